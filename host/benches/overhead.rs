@@ -1,0 +1,204 @@
+//! Benchmarks, printed as ratios against baselines measured in the same run:
+//! 1. step overhead of a no-op plugin (first run with compile, cached run, in-process
+//!    instantiate + call) against spawning a native no-op process;
+//! 2. region-verify over 100 endpoints that each answer after 200 ms, against a
+//!    sequential `curl` loop over the same endpoints.
+//!
+//! Run with `cargo bench -p tollgate --bench overhead` (release profile).
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tollgate::bindings::tollgate::plugin::types::StepContext;
+use tollgate::events::Collect;
+use tollgate::imports::StepIo;
+use tollgate::net::{NetPolicy, tls_config};
+use tollgate::runtime::{Limits, Runtime, StepSetup, digest};
+
+const TOLLGATE: &str = env!("CARGO_BIN_EXE_tollgate");
+const NOOP: &str = env!("TOLLGATE_GUEST_NOOP_WASM");
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn run_ok(cmd: &mut Command) {
+    let status = cmd.status().expect("spawn");
+    assert!(status.success(), "{cmd:?} failed");
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn step_overhead(rt: &tokio::runtime::Runtime) {
+    println!("## step overhead of a no-op plugin (median)");
+    let floor = time(20, || run_ok(Command::new("true").stdout(std::process::Stdio::null())));
+    println!("native no-op process (`true`):        {:>10}   1.0x", ms(floor));
+    let cold = time(5, || {
+        let cache = tempfile::tempdir().expect("tempdir");
+        run_ok(
+            Command::new(TOLLGATE)
+                .args(["run", NOOP])
+                .env("TOLLGATE_CACHE_DIR", cache.path())
+                .stdout(std::process::Stdio::null()),
+        );
+    });
+    let ratio = |d: Duration| d.as_secs_f64() / floor.as_secs_f64();
+    println!(
+        "tollgate run, first (compile):       {:>10}  {:>5.1}x",
+        ms(cold),
+        ratio(cold)
+    );
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cached_cmd = || {
+        run_ok(
+            Command::new(TOLLGATE)
+                .args(["run", NOOP])
+                .env("TOLLGATE_CACHE_DIR", cache.path())
+                .stdout(std::process::Stdio::null()),
+        )
+    };
+    cached_cmd();
+    let cached = time(20, cached_cmd);
+    println!(
+        "tollgate run, cached:                {:>10}  {:>5.1}x",
+        ms(cached),
+        ratio(cached)
+    );
+
+    let bytes = std::fs::read(NOOP).expect("noop component");
+    let runtime = Runtime::new(None).expect("runtime");
+    let loaded = runtime.load("noop", &bytes, &digest(&bytes)).expect("load");
+    let tls = tls_config(&[]).expect("tls");
+    let call = || {
+        let sink = Arc::new(Collect::default());
+        let net = NetPolicy {
+            effective: Arc::default(),
+            resolve: Arc::default(),
+            tls: tls.clone(),
+            sink: sink.clone(),
+        };
+        let mut io = StepIo::new("noop".into(), sink, net);
+        io.declared_outputs = Some(Default::default());
+        let setup = StepSetup {
+            io,
+            dirs: vec![],
+            limits: Limits::default(),
+        };
+        let outcome = rt.block_on(runtime.run(&loaded, setup, vec![], context()));
+        assert!(matches!(outcome.result, Ok(Ok(_))));
+    };
+    call();
+    let in_process = time(200, call);
+    println!(
+        "in-process instantiate + run:        {:>10}  {:>5.3}x",
+        format!("{:.1} µs", in_process.as_secs_f64() * 1e6),
+        ratio(in_process)
+    );
+}
+
+fn context() -> StepContext {
+    StepContext {
+        step_id: "bench".into(),
+        repository: None,
+        sha: None,
+        git_ref: None,
+        event: None,
+        run_id: None,
+        run_attempt: None,
+        workflow: None,
+        actor: None,
+        pull_request: None,
+        ci: false,
+    }
+}
+
+/// One server answering every request after `delay`, on as many ports as asked.
+async fn slow_servers(count: usize, delay: Duration) -> Vec<String> {
+    let mut urls = Vec::new();
+    for _ in 0..count {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        urls.push(format!(
+            "http://127.0.0.1:{}/healthz",
+            listener.local_addr().expect("addr").port()
+        ));
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let service = service_fn(move |_req| async move {
+                        tokio::time::sleep(delay).await;
+                        hyper::Response::builder()
+                            .header("x-region", "r")
+                            .body(Full::new(Bytes::from_static(br#"{"status":"UP"}"#)))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    }
+    urls
+}
+
+fn region_verify(rt: &tokio::runtime::Runtime) {
+    println!("\n## region-verify, 100 endpoints answering after 200 ms");
+    let urls = rt.block_on(slow_servers(100, Duration::from_millis(200)));
+    let start = Instant::now();
+    for url in &urls {
+        run_ok(Command::new("curl").args(["-sf", "-o", "/dev/null", url]));
+    }
+    let curl = start.elapsed();
+    println!("sequential curl loop:                {:>10}   1.0x", ms(curl));
+    let endpoints: Vec<String> = urls
+        .iter()
+        .enumerate()
+        .map(|(i, u)| format!(r#"{{"name":"r{i}","url":"{u}"}}"#))
+        .collect();
+    let endpoints = format!("endpoints=[{}]", endpoints.join(","));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let verify = || {
+        run_ok(
+            Command::new(TOLLGATE)
+                .args(["run", "region-verify", "--json", "--with", &endpoints])
+                .env("TOLLGATE_CACHE_DIR", cache.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        )
+    };
+    verify();
+    let ours = time(5, verify);
+    println!(
+        "tollgate run region-verify (cached): {:>10}  {:>5.3}x  ({:.1}x faster)",
+        ms(ours),
+        ours.as_secs_f64() / curl.as_secs_f64(),
+        curl.as_secs_f64() / ours.as_secs_f64()
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    step_overhead(&rt);
+    region_verify(&rt);
+}

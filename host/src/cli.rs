@@ -1,0 +1,279 @@
+//! The command line: flags, parsed in two stages (clap's raw arguments, then a validated
+//! [`StepRequest`]), and the commands that run on them.
+
+use crate::builtin;
+use crate::capabilities::{Grants, OriginPattern, parse_github_permission};
+use crate::error::{Error, ExitCode, Result};
+use crate::events::{Collect, Sink};
+use crate::inputs::Given;
+use crate::runner::{self, Mode, Printer};
+use crate::runtime::{Limits, Runtime};
+use crate::sources::PluginRef;
+use crate::step::{self, StepRequest};
+use clap::{Args, Parser, Subcommand};
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: the step ran and passed
+  1  the step ran and failed: a check failed, the plugin returned an error, a limit was hit
+  2  usage or configuration error: bad flag or input, missing grant, digest mismatch, unreadable plugin";
+
+/// Run sandboxed WebAssembly plugins as CI steps.
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one plugin as a step.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Run the step described by the action's `INPUT_*` variables (used by action.yml).
+    #[command(after_help = EXIT_CODES)]
+    Action,
+    /// List or describe plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List the builtin plugins.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a plugin's inputs, outputs and requested capabilities.
+    Describe {
+        /// `NAME`, `builtin:NAME`, `./path.wasm` or `https://…#sha256=HEX`.
+        plugin: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// `NAME`, `builtin:NAME`, `./path.wasm` or `https://…#sha256=HEX` (the pin is required for URLs).
+    pub plugin: String,
+    /// An input, `NAME=VALUE`; VALUE is YAML unless the input is a string.
+    #[arg(long = "with", value_name = "NAME=VALUE")]
+    pub with: Vec<String>,
+    /// Allow outbound HTTP to an origin: `scheme://host[:port]`, `*` wildcards (`https://*.example.com`, `http://127.0.0.1:*`).
+    #[arg(long = "allow-net", value_name = "ORIGIN")]
+    pub allow_net: Vec<String>,
+    /// Let the plugin read this directory (seen at its absolute path).
+    #[arg(long = "allow-read", value_name = "DIR")]
+    pub allow_read: Vec<PathBuf>,
+    /// Let the plugin read and write this directory.
+    #[arg(long = "allow-write", value_name = "DIR")]
+    pub allow_write: Vec<PathBuf>,
+    /// Grant the secret NAME; its value comes from the environment variable NAME and is masked everywhere.
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// Grant a GitHub permission, e.g. `pull-requests:write`.
+    #[arg(long = "allow-github", value_name = "PERMISSION")]
+    pub allow_github: Vec<String>,
+    /// Wall-clock limit of the step, e.g. `30s`, `10m`.
+    #[arg(long, default_value = "10m")]
+    pub timeout: String,
+    /// Memory limit of the plugin, e.g. `256MiB`.
+    #[arg(long, default_value = "512MiB")]
+    pub memory: String,
+    /// Pin a host to an address for plugin connections, like curl: `HOST:PORT:ADDR`.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+    /// Trust this PEM CA certificate for plugin HTTPS (besides Mozilla's roots).
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run a parsed command line; the error carries the exit code.
+pub async fn execute(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => {
+            let mode = Mode::detect(args.json);
+            run_step(mode, args).await
+        }
+        Command::Action => {
+            let mode = Mode::Actions;
+            let args = action_args()?;
+            run_step(mode, args).await
+        }
+        Command::Plugin(PluginCommand::List { json }) => list(json),
+        Command::Plugin(PluginCommand::Describe { plugin, json }) => describe(&plugin, json).await,
+    }
+}
+
+async fn run_step(mode: Mode, args: RunArgs) -> Result<ExitCode> {
+    let request = request(&args)?;
+    runner::mask_secrets(mode, request.secret_values.values().cloned());
+    let runtime = Runtime::new(step::default_cache_dir())?;
+    let printer = Arc::new(Printer::new(mode));
+    printer.set_plugin(&request.plugin.display_name());
+    let result = step::run(&runtime, request, printer).await?;
+    runner::report(mode, &result)?;
+    Ok(result.exit_code())
+}
+
+/// Validate raw flags into a step request.
+pub fn request(args: &RunArgs) -> Result<StepRequest> {
+    let plugin = PluginRef::parse(&args.plugin)?;
+    let mut inputs = BTreeMap::new();
+    for pair in &args.with {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::invalid("--with", pair.clone(), "write `NAME=VALUE`"))?;
+        inputs.insert(name.trim().to_string(), Given::Text(value.to_string()));
+    }
+    let mut grants = Grants {
+        net: args
+            .allow_net
+            .iter()
+            .map(|o| OriginPattern::parse(o))
+            .collect::<Result<_>>()?,
+        secrets: args.secrets.clone(),
+        github: args
+            .allow_github
+            .iter()
+            .map(|p| parse_github_permission(p))
+            .collect::<Result<_>>()?,
+        ..Grants::default()
+    };
+    for dir in &args.allow_read {
+        grants.grant_dir(dir, false)?;
+    }
+    for dir in &args.allow_write {
+        grants.grant_dir(dir, true)?;
+    }
+    let timeout = parse_timeout(&args.timeout)?;
+    let memory = args
+        .memory
+        .parse::<bytesize::ByteSize>()
+        .map_err(|e| {
+            Error::invalid(
+                "--memory",
+                args.memory.clone(),
+                format!("{e}; write e.g. `256MiB` or `1GiB`"),
+            )
+        })?
+        .as_u64();
+    let tls = crate::net::tls_config(&args.ca_certs).map_err(|e| Error::invalid("--ca-cert", "", e))?;
+    Ok(StepRequest {
+        context: runner::context(&plugin.display_name()),
+        plugin,
+        inputs,
+        grants,
+        secret_values: runner::secret_values(&args.secrets),
+        limits: Limits { timeout, memory },
+        resolve: args
+            .resolve
+            .iter()
+            .map(|r| parse_resolve(r))
+            .collect::<Result<HashMap<_, _>>>()?,
+        tls,
+    })
+}
+
+fn parse_timeout(text: &str) -> Result<Duration> {
+    let timeout = humantime::parse_duration(text)
+        .map_err(|e| Error::invalid("--timeout", text, format!("{e}; write e.g. `30s` or `10m`")))?;
+    if timeout.is_zero() {
+        return Err(Error::invalid("--timeout", text, "must be more than zero"));
+    }
+    Ok(timeout)
+}
+
+fn parse_resolve(text: &str) -> Result<((String, u16), IpAddr)> {
+    let invalid = || {
+        Error::invalid(
+            "--resolve",
+            text,
+            "write `HOST:PORT:ADDR`, e.g. `api.test:443:127.0.0.1`",
+        )
+    };
+    let (host, rest) = text.split_once(':').ok_or_else(invalid)?;
+    let (port, addr) = rest.split_once(':').ok_or_else(invalid)?;
+    let port = port.parse().map_err(|_| invalid())?;
+    let addr = addr.trim_matches(['[', ']']).parse().map_err(|_| invalid())?;
+    Ok(((crate::capabilities::normalize_host(host), port), addr))
+}
+
+/// The action's inputs as run flags. `with` is a YAML mapping.
+fn action_args() -> Result<RunArgs> {
+    let plugin = runner::action_input("plugin")
+        .ok_or_else(|| Error::invalid("action input", "plugin", "the `plugin` input is required"))?;
+    let mut args = RunArgs {
+        plugin,
+        allow_net: runner::action_list("allow-net"),
+        allow_read: runner::action_list("allow-read")
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        allow_write: runner::action_list("allow-write")
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        secrets: runner::action_list("secrets"),
+        allow_github: runner::action_list("allow-github"),
+        timeout: runner::action_input("timeout").unwrap_or_else(|| "10m".into()),
+        memory: runner::action_input("memory").unwrap_or_else(|| "512MiB".into()),
+        ..RunArgs::default()
+    };
+    if let Some(with) = runner::action_input("with") {
+        let map: BTreeMap<String, serde_json::Value> = serde_yaml_ng::from_str(&with).map_err(|e| {
+            Error::invalid(
+                "`with` input",
+                with.clone(),
+                format!("{e}; write a YAML mapping of input names to values"),
+            )
+        })?;
+        for (name, value) in map {
+            // Structured values travel as JSON, which is valid YAML for the input parser.
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            args.with.push(format!("{name}={text}"));
+        }
+    }
+    Ok(args)
+}
+
+fn list(json: bool) -> Result<ExitCode> {
+    let names: Vec<&str> = builtin::BUILTINS.iter().map(|(n, _)| *n).collect();
+    if json {
+        println!("{}", serde_json::json!(names));
+    } else {
+        for name in names {
+            println!("builtin:{name}");
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+async fn describe(plugin: &str, json: bool) -> Result<ExitCode> {
+    let plugin = PluginRef::parse(plugin)?;
+    let runtime = Runtime::new(step::default_cache_dir())?;
+    let sink: Arc<dyn Sink> = Arc::new(Collect::default());
+    let tls = crate::net::tls_config(&[]).map_err(Error::Runtime)?;
+    let (loaded, info) = step::load(&runtime, &plugin, tls, sink).await?;
+    let text = if json {
+        format!("{:#}", crate::describe::to_json(&info, &loaded.digest))
+    } else {
+        crate::describe::to_text(&info, &loaded.digest)
+    };
+    println!("{text}");
+    Ok(ExitCode::Success)
+}

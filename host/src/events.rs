@@ -1,0 +1,66 @@
+//! What a running step reports as it goes (logs, annotations, groups, progress), and the
+//! [`Sink`] that the runner module turns into terminal text or workflow commands.
+//!
+//! Text in an [`Event`] is untrusted plugin text: sinks must neutralise it.
+
+use crate::bindings::tollgate::plugin::types::{Level, Location};
+
+/// One thing a step reports while it runs.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A log line from the plugin (`host` = false) or from Tollgate about the plugin.
+    Log {
+        level: Level,
+        message: String,
+        host: bool,
+    },
+    /// An annotation on a file location.
+    Annotate {
+        level: Level,
+        message: String,
+        location: Location,
+    },
+    GroupStart(String),
+    GroupEnd,
+    Progress {
+        message: String,
+        fraction: Option<f32>,
+    },
+}
+
+impl Event {
+    /// A warning from Tollgate itself, e.g. a denied request.
+    pub fn host_warning(message: String) -> Self {
+        Event::Log {
+            level: Level::Warning,
+            message,
+            host: true,
+        }
+    }
+
+    /// A notice from Tollgate itself.
+    pub fn host_notice(message: String) -> Self {
+        Event::Log {
+            level: Level::Notice,
+            message,
+            host: true,
+        }
+    }
+}
+
+/// Receives events as they happen.
+pub trait Sink: Send + Sync {
+    fn emit(&self, event: Event);
+}
+
+/// Collects events in memory (benchmarks, tests, and embedding).
+#[derive(Default)]
+pub struct Collect(pub std::sync::Mutex<Vec<Event>>);
+
+impl Sink for Collect {
+    fn emit(&self, event: Event) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push(event);
+        }
+    }
+}

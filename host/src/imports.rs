@@ -1,0 +1,311 @@
+//! The host side of the `tollgate:plugin` imports: logging, outputs, summary, secrets,
+//! TLS inspection, and the artifact and GitHub interfaces (answered `unavailable` until
+//! their stores land). Everything a plugin says is masked and capped here, before any
+//! sink or runner sees it.
+
+use crate::bindings::tollgate::plugin::{artifacts, github, log, outputs, secrets, summary, tls, types};
+use crate::events::{Event, Sink};
+use crate::net::NetPolicy;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use types::{Level, Location};
+
+/// Log text a step may write before further lines are dropped.
+pub const MAX_LOG_BYTES: usize = 4 << 20;
+/// Size of one output value.
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+/// All outputs of a step together.
+pub const MAX_OUTPUTS_TOTAL: usize = 4 << 20;
+/// GitHub's cap on one step's summary.
+pub const MAX_SUMMARY_BYTES: usize = 1 << 20;
+
+/// Replaces secret values with `***` in plugin text.
+#[derive(Debug, Clone, Default)]
+pub struct Masker {
+    values: Vec<String>,
+}
+
+impl Masker {
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        // Longest first, so a secret containing another is masked whole.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Self { values }
+    }
+
+    pub fn mask(&self, text: &str) -> String {
+        self.values
+            .iter()
+            .fold(text.to_string(), |acc, secret| acc.replace(secret.as_str(), "***"))
+    }
+}
+
+/// What a step produced besides its log stream.
+#[derive(Debug, Default, Clone)]
+pub struct Produced {
+    pub outputs: BTreeMap<String, String>,
+    pub summary: String,
+    pub summary_truncated: bool,
+    pub log_truncated: bool,
+}
+
+/// Per-step state behind the tollgate imports.
+pub struct StepIo {
+    pub plugin: String,
+    pub sink: Arc<dyn Sink>,
+    pub masker: Masker,
+    /// `None` while describing: no outputs may be set then.
+    pub declared_outputs: Option<BTreeSet<String>>,
+    pub secrets: HashMap<String, String>,
+    pub net: NetPolicy,
+    pub produced: Produced,
+    log_bytes: usize,
+    outputs_bytes: usize,
+}
+
+impl StepIo {
+    pub fn new(plugin: String, sink: Arc<dyn Sink>, net: NetPolicy) -> Self {
+        Self {
+            plugin,
+            sink,
+            masker: Masker::default(),
+            declared_outputs: None,
+            secrets: HashMap::new(),
+            net,
+            produced: Produced::default(),
+            log_bytes: 0,
+            outputs_bytes: 0,
+        }
+    }
+
+    /// Count `text` against the log budget; false once it is spent.
+    fn admit_log(&mut self, text: &str) -> bool {
+        if self.produced.log_truncated {
+            return false;
+        }
+        self.log_bytes += text.len();
+        if self.log_bytes > MAX_LOG_BYTES {
+            self.produced.log_truncated = true;
+            self.sink.emit(Event::host_warning(format!(
+                "{} wrote more than {} of logs; the rest is dropped",
+                self.plugin,
+                bytesize::ByteSize::b(MAX_LOG_BYTES as u64)
+            )));
+            return false;
+        }
+        true
+    }
+
+    fn emit_text(&mut self, text: &str, event: impl FnOnce(String) -> Event) {
+        if self.admit_log(text) {
+            let masked = self.masker.mask(text);
+            self.sink.emit(event(masked));
+        }
+    }
+}
+
+impl types::Host for StepIo {}
+
+impl log::Host for StepIo {
+    fn log(&mut self, level: Level, message: String) {
+        self.emit_text(&message, |message| Event::Log {
+            level,
+            message,
+            host: false,
+        });
+    }
+
+    fn annotate(&mut self, level: Level, message: String, location: Location) {
+        let location = Location {
+            file: self.masker.mask(&location.file),
+            ..location
+        };
+        self.emit_text(&message, |message| Event::Annotate {
+            level,
+            message,
+            location,
+        });
+    }
+
+    fn group_start(&mut self, title: String) {
+        self.emit_text(&title, Event::GroupStart);
+    }
+
+    fn group_end(&mut self) {
+        self.sink.emit(Event::GroupEnd);
+    }
+
+    fn progress(&mut self, message: String, fraction: Option<f32>) {
+        let fraction = fraction.filter(|f| f.is_finite()).map(|f| f.clamp(0.0, 1.0));
+        self.emit_text(&message, |message| Event::Progress { message, fraction });
+    }
+}
+
+impl outputs::Host for StepIo {
+    fn set(&mut self, name: String, value: String) -> Result<(), String> {
+        let Some(declared) = &self.declared_outputs else {
+            return Err("outputs cannot be set during describe".into());
+        };
+        if !declared.contains(&name) {
+            return Err(format!(
+                "output `{name}` is not declared in describe (declared: {})",
+                declared.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if value.len() > MAX_OUTPUT_BYTES {
+            return Err(format!(
+                "output `{name}` is {} bytes; the limit is {MAX_OUTPUT_BYTES}",
+                value.len()
+            ));
+        }
+        let previous = self.produced.outputs.get(&name).map_or(0, String::len);
+        let total = self.outputs_bytes - previous + value.len();
+        if total > MAX_OUTPUTS_TOTAL {
+            return Err(format!(
+                "outputs would total {total} bytes; the limit is {MAX_OUTPUTS_TOTAL}"
+            ));
+        }
+        self.outputs_bytes = total;
+        self.produced.outputs.insert(name, self.masker.mask(&value));
+        Ok(())
+    }
+}
+
+impl summary::Host for StepIo {
+    fn append(&mut self, markdown: String) -> Result<(), String> {
+        let produced = &mut self.produced;
+        if produced.summary_truncated {
+            return Err("the step summary is full (1 MiB)".into());
+        }
+        let markdown = self.masker.mask(&markdown);
+        if produced.summary.len() + markdown.len() > MAX_SUMMARY_BYTES {
+            produced.summary_truncated = true;
+            return Err("the step summary would exceed GitHub's 1 MiB limit; this part was dropped".into());
+        }
+        produced.summary.push_str(&markdown);
+        Ok(())
+    }
+}
+
+impl secrets::Host for StepIo {
+    fn get(&mut self, name: String) -> Result<String, String> {
+        self.secrets.get(&name).cloned().ok_or_else(|| {
+            format!("the secret `{name}` is not granted to this step; add `--secret {name}` / `secrets: {name}`")
+        })
+    }
+}
+
+impl tls::Host for StepIo {
+    async fn peer_certificate(&mut self, origin: String) -> Result<tls::Certificate, String> {
+        let der = self.net.peer_certificate(&origin).await?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| format!("{origin} presented a certificate that does not parse: {e}"))?;
+        let dns_names = cert
+            .subject_alternative_name()
+            .ok()
+            .flatten()
+            .map(|san| {
+                san.value
+                    .general_names
+                    .iter()
+                    .filter_map(|n| match n {
+                        x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(tls::Certificate {
+            subject: cert.subject().to_string(),
+            issuer: cert.issuer().to_string(),
+            not_before: cert.validity().not_before.timestamp(),
+            not_after: cert.validity().not_after.timestamp(),
+            dns_names,
+        })
+    }
+}
+
+const NO_ARTIFACT_STORE: &str = "this Tollgate version has no artifact store yet";
+const NO_GITHUB: &str = "this Tollgate version has no GitHub client yet";
+
+impl artifacts::Host for StepIo {
+    fn put(&mut self, _name: String, _media_type: String, _data: Vec<u8>) -> Result<String, artifacts::ArtifactError> {
+        Err(artifacts::ArtifactError::Unavailable(NO_ARTIFACT_STORE.into()))
+    }
+
+    fn get(&mut self, _reference: String) -> Result<artifacts::Artifact, artifacts::ArtifactError> {
+        Err(artifacts::ArtifactError::Unavailable(NO_ARTIFACT_STORE.into()))
+    }
+}
+
+fn no_github<T>() -> Result<T, github::GithubError> {
+    Err(github::GithubError::Unavailable(NO_GITHUB.into()))
+}
+
+impl github::Host for StepIo {
+    fn get_pull_request(&mut self, _: u64) -> Result<github::PullRequest, github::GithubError> {
+        no_github()
+    }
+    fn list_comments(&mut self, _: u64) -> Result<Vec<github::Comment>, github::GithubError> {
+        no_github()
+    }
+    fn create_comment(&mut self, _: u64, _: String) -> Result<github::Comment, github::GithubError> {
+        no_github()
+    }
+    fn update_comment(&mut self, _: u64, _: String) -> Result<github::Comment, github::GithubError> {
+        no_github()
+    }
+    fn delete_comment(&mut self, _: u64) -> Result<(), github::GithubError> {
+        no_github()
+    }
+    fn find_issues(&mut self, _: Vec<String>, _: String) -> Result<Vec<github::Issue>, github::GithubError> {
+        no_github()
+    }
+    fn create_issue(&mut self, _: String, _: String, _: Vec<String>) -> Result<github::Issue, github::GithubError> {
+        no_github()
+    }
+    fn update_issue(
+        &mut self,
+        _: u64,
+        _: Option<String>,
+        _: Option<String>,
+        _: Option<String>,
+    ) -> Result<github::Issue, github::GithubError> {
+        no_github()
+    }
+    fn create_ref(&mut self, _: String, _: String) -> Result<github::GitRef, github::GithubError> {
+        no_github()
+    }
+    fn get_ref(&mut self, _: String) -> Result<github::GitRef, github::GithubError> {
+        no_github()
+    }
+    fn delete_ref(&mut self, _: String) -> Result<(), github::GithubError> {
+        no_github()
+    }
+    fn update_ref(&mut self, _: String, _: String, _: bool) -> Result<github::GitRef, github::GithubError> {
+        no_github()
+    }
+    fn create_commit(
+        &mut self,
+        _: String,
+        _: Option<String>,
+        _: Vec<String>,
+    ) -> Result<github::Commit, github::GithubError> {
+        no_github()
+    }
+    fn get_commit(&mut self, _: String) -> Result<github::Commit, github::GithubError> {
+        no_github()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_replaces_every_occurrence_longest_first() {
+        let m = Masker::new(["abc".to_string(), "abcdef".to_string(), String::new()]);
+        assert_eq!(m.mask("x abcdef y abc"), "x *** y ***");
+        assert_eq!(m.mask("nothing"), "nothing");
+    }
+}

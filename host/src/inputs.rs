@@ -1,0 +1,191 @@
+//! Step inputs: checking what the workflow gave against what the plugin declared,
+//! applying defaults, and collecting the origins that author-written URLs grant.
+
+use crate::bindings::tollgate::plugin::types::{Input, InputSpec, ValueKind};
+use crate::capabilities::OriginPattern;
+use crate::error::{Error, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// An input value as the workflow gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Given {
+    /// Text from a flag (`--with name=value`): parsed as YAML unless the input is a string.
+    Text(String),
+    /// A value that was already structured (a YAML `with:` mapping).
+    Value(Value),
+}
+
+/// Inputs ready for `run`, and the network origins they grant.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub inputs: Vec<Input>,
+    pub origins: Vec<OriginPattern>,
+}
+
+/// Check `given` against `specs`.
+pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Given>) -> Result<Resolved> {
+    if let Some(unknown) = given.keys().find(|k| !specs.iter().any(|s| &s.name == *k)) {
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        return Err(Error::InvalidInput {
+            input: unknown.clone(),
+            message: format!("{plugin} has no such input; it takes: {}", names.join(", ")),
+        });
+    }
+    let mut resolved = Resolved::default();
+    for spec in specs {
+        let value = match given.remove(&spec.name) {
+            Some(g) => typed(spec, g)?,
+            None => match &spec.default {
+                Some(json) => serde_json::from_str(json).map_err(|e| Error::InvalidPlugin {
+                    plugin: plugin.to_string(),
+                    reason: format!("the default of input `{}` is not JSON: {e}", spec.name),
+                })?,
+                None if spec.required => {
+                    return Err(Error::InvalidInput {
+                        input: spec.name.clone(),
+                        message: format!("{plugin} requires it ({}); pass `--with {}=…`", spec.doc, spec.name),
+                    });
+                }
+                None => continue,
+            },
+        };
+        if spec.grants_origins {
+            collect_origins(&value, &mut resolved.origins);
+        }
+        resolved.inputs.push(Input {
+            name: spec.name.clone(),
+            value: value.to_string(),
+        });
+    }
+    Ok(resolved)
+}
+
+fn typed(spec: &InputSpec, given: Given) -> Result<Value> {
+    let invalid = |message: String| Error::InvalidInput {
+        input: spec.name.clone(),
+        message,
+    };
+    let textual = matches!(spec.kind, ValueKind::String | ValueKind::Duration);
+    let value = match given {
+        Given::Text(text) if textual => Value::String(text),
+        Given::Text(text) => {
+            serde_yaml_ng::from_str::<Value>(&text).map_err(|e| invalid(format!("`{text}` is not valid YAML: {e}")))?
+        }
+        Given::Value(v) => v,
+    };
+    let kind_ok = match (spec.kind, &value) {
+        (ValueKind::Any, _) => true,
+        (ValueKind::String, Value::String(_)) => true,
+        (ValueKind::Number, Value::Number(_)) => true,
+        (ValueKind::Boolean, Value::Bool(_)) => true,
+        (ValueKind::Duration, Value::String(_) | Value::Number(_)) => true,
+        (ValueKind::List, Value::Array(_)) => true,
+        (ValueKind::Object, Value::Object(_)) => true,
+        // A scalar written where a string is expected (`retries: 3` for a string input).
+        (ValueKind::String, Value::Number(_) | Value::Bool(_)) => {
+            return Ok(Value::String(value.to_string()));
+        }
+        _ => false,
+    };
+    if !kind_ok {
+        return Err(invalid(format!("expected {}, got {value}", kind_name(spec.kind))));
+    }
+    Ok(value)
+}
+
+fn kind_name(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::String => "a string",
+        ValueKind::Number => "a number",
+        ValueKind::Boolean => "true or false",
+        ValueKind::Duration => "a duration such as `5s`",
+        ValueKind::List => "a list",
+        ValueKind::Object => "a mapping",
+        ValueKind::Any => "any value",
+    }
+}
+
+fn collect_origins(value: &Value, out: &mut Vec<OriginPattern>) {
+    match value {
+        Value::String(s) => {
+            if let Some(origin) = OriginPattern::of_url(s).filter(|o| !out.contains(o)) {
+                out.push(origin);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_origins(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_origins(v, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(name: &str, kind: ValueKind, required: bool, default: Option<&str>, grants: bool) -> InputSpec {
+        InputSpec {
+            name: name.into(),
+            kind,
+            required,
+            default: default.map(String::from),
+            doc: "doc".into(),
+            grants_origins: grants,
+        }
+    }
+
+    #[test]
+    fn flags_are_yaml_except_for_strings() {
+        let specs = [
+            spec("endpoints", ValueKind::List, true, None, true),
+            spec("name", ValueKind::String, false, None, false),
+            spec("retries", ValueKind::Number, false, Some("2"), false),
+        ];
+        let given = BTreeMap::from([
+            (
+                "endpoints".into(),
+                Given::Text("[{name: a, url: 'http://127.0.0.1:8080/healthz'}]".into()),
+            ),
+            ("name".into(), Given::Text("a: b".into())),
+        ]);
+        let r = resolve("p", &specs, given).unwrap();
+        let values: BTreeMap<_, _> = r.inputs.iter().map(|i| (i.name.as_str(), i.value.as_str())).collect();
+        assert_eq!(values["name"], "\"a: b\"");
+        assert_eq!(values["retries"], "2");
+        assert_eq!(
+            serde_json::from_str::<Value>(values["endpoints"]).unwrap()[0]["name"],
+            json!("a")
+        );
+        assert_eq!(
+            r.origins.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+            ["http://127.0.0.1:8080"]
+        );
+    }
+
+    #[test]
+    fn unknown_missing_and_mistyped_inputs_are_named() {
+        let specs = [spec("count", ValueKind::Number, true, None, false)];
+        let err = resolve("p", &specs, BTreeMap::from([("cuont".into(), Given::Text("1".into()))])).unwrap_err();
+        assert!(
+            err.to_string().contains("`cuont`") && err.to_string().contains("count"),
+            "{err}"
+        );
+        let err = resolve("p", &specs, BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("--with count="), "{err}");
+        let err = resolve(
+            "p",
+            &specs,
+            BTreeMap::from([("count".into(), Given::Text("[1".into()))]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not valid YAML"), "{err}");
+        let err = resolve(
+            "p",
+            &specs,
+            BTreeMap::from([("count".into(), Given::Text("many".into()))]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("expected a number"), "{err}");
+    }
+}

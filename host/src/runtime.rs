@@ -1,0 +1,349 @@
+//! The wasm runtime: one wasmtime engine and linker per process, the on-disk cache of
+//! compiled components, and the store each step runs in (WASI context, limits, imports).
+//!
+//! Architecture invariant: this is the only module that names wasmtime's engine,
+//! store and linker types; the rest of the host speaks in [`Loaded`], [`StepSetup`]
+//! and [`RunOutcome`].
+
+use crate::bindings::tollgate::plugin::types::{Input, PluginError, PluginInfo, RunReport, StepContext};
+use crate::bindings::{Plugin, PluginPre};
+use crate::capabilities::DirGrant;
+use crate::error::{Error, Result};
+use crate::imports::{Produced, StepIo};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// How often the epoch ticks; the granularity of `--timeout`.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// What a plugin may print to its own stdout/stderr (logged at debug level).
+const MAX_STDIO_BYTES: usize = 1 << 20;
+/// Time allowed for `describe`, which must not do any work.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Resource limits of one step.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub memory: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(600),
+            memory: 512 << 20,
+        }
+    }
+}
+
+/// A compiled plugin, ready to instantiate.
+#[derive(Clone)]
+pub struct Loaded {
+    pub digest: String,
+    pre: PluginPre<StepState>,
+}
+
+/// Everything a step's store needs besides the component.
+pub struct StepSetup {
+    pub io: StepIo,
+    pub dirs: Vec<DirGrant>,
+    pub limits: Limits,
+}
+
+/// How a `run` ended, with what the step produced either way.
+pub struct RunOutcome {
+    pub result: Result<Result<RunReport, PluginError>>,
+    pub produced: Produced,
+    pub stdio: String,
+}
+
+/// Store data of one step.
+pub struct StepState {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    io: StepIo,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for StepState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StepState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.io.net,
+        }
+    }
+}
+
+/// Caps linear memory and remembers that it did, because the resulting error is not a
+/// `Trap` that could be recognised afterwards.
+struct MemoryLimiter {
+    max: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.hit = true;
+            return Err(wasmtime::format_err!("memory limit of {} bytes exceeded", self.max));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// The engine, linker and compiled-component cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<StepState>,
+    cache_dir: Option<PathBuf>,
+}
+
+impl Runtime {
+    /// A runtime caching compiled components in `cache_dir` (none: compile every time).
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        Plugin::add_to_linker::<_, HasSelf<StepIo>>(&mut linker, |s: &mut StepState| &mut s.io)
+            .map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("tollgate-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = ticker.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .map_err(|e| Error::Runtime(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Self {
+            engine,
+            linker,
+            cache_dir,
+        })
+    }
+
+    /// Where compiled components (and downloaded plugins) are cached.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
+    }
+
+    /// Compile `bytes` (or load them from the cache) and link them against the host.
+    pub fn load(&self, name: &str, bytes: &[u8], digest: &str) -> Result<Loaded> {
+        let component = self.compile_cached(name, bytes, digest)?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| Error::InvalidPlugin {
+                plugin: name.to_string(),
+                reason: format!("it imports something Tollgate does not provide: {e:#}"),
+            })?;
+        let pre = PluginPre::new(instance_pre).map_err(|e| Error::InvalidPlugin {
+            plugin: name.to_string(),
+            reason: format!("it does not export the tollgate:plugin world: {e:#}"),
+        })?;
+        Ok(Loaded {
+            digest: digest.to_string(),
+            pre,
+        })
+    }
+
+    fn cache_path(&self, digest: &str) -> Option<PathBuf> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        Some(
+            self.cache_dir
+                .as_ref()?
+                .join(format!("{hex}-{:016x}.cwasm", hasher.finish())),
+        )
+    }
+
+    fn compile_cached(&self, name: &str, bytes: &[u8], digest: &str) -> Result<Component> {
+        let path = self.cache_path(digest);
+        if let Some(path) = path.as_deref().filter(|p| p.exists()) {
+            // SAFETY: the cache directory belongs to the user running Tollgate, entries are
+            // written atomically by `store_in_cache`, and are keyed by the component's digest
+            // and this engine's configuration. A damaged entry fails to deserialize and is
+            // recompiled below.
+            if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, path) } {
+                return Ok(component);
+            }
+        }
+        let component = Component::new(&self.engine, bytes).map_err(|e| Error::InvalidPlugin {
+            plugin: name.to_string(),
+            reason: format!("it is not a WebAssembly component: {e:#}"),
+        })?;
+        if let Some(path) = path {
+            // A cache we cannot write only costs time on the next run.
+            let _ = store_in_cache(&component, &path);
+        }
+        Ok(component)
+    }
+
+    fn store(&self, io: StepIo, wasi: WasiCtx, limits: Limits) -> Store<StepState> {
+        let max = usize::try_from(limits.memory).unwrap_or(usize::MAX);
+        let mut store = Store::new(
+            &self.engine,
+            StepState {
+                table: ResourceTable::new(),
+                wasi,
+                http: WasiHttpCtx::new(),
+                io,
+                limiter: MemoryLimiter { max, hit: false },
+            },
+        );
+        store.limiter(|s| &mut s.limiter);
+        let ticks = limits.timeout.as_millis() / EPOCH_TICK.as_millis();
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).max(1));
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Call `describe` with no capabilities at all.
+    pub async fn describe(&self, plugin: &Loaded, io: StepIo) -> Result<PluginInfo> {
+        let name = io.plugin.clone();
+        let limits = Limits {
+            timeout: DESCRIBE_TIMEOUT,
+            ..Limits::default()
+        };
+        let mut store = self.store(io, WasiCtxBuilder::new().build(), limits);
+        let call = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.call_describe(&mut store).await
+        };
+        match tokio::time::timeout(DESCRIBE_TIMEOUT, call).await {
+            Ok(Ok(info)) => Ok(info),
+            Ok(Err(e)) => Err(classify(&name, &store, e, limits)),
+            Err(_) => Err(Error::Timeout {
+                plugin: name,
+                limit: humantime::format_duration(DESCRIBE_TIMEOUT).to_string(),
+            }),
+        }
+    }
+
+    /// Call `run` inside a store holding exactly the step's grants.
+    pub async fn run(&self, plugin: &Loaded, setup: StepSetup, inputs: Vec<Input>, context: StepContext) -> RunOutcome {
+        let name = setup.io.plugin.clone();
+        let stdio = MemoryOutputPipe::new(MAX_STDIO_BYTES);
+        let wasi = match wasi_ctx(&setup.dirs, &stdio) {
+            Ok(w) => w,
+            Err(e) => {
+                return RunOutcome {
+                    result: Err(e),
+                    produced: setup.io.produced,
+                    stdio: String::new(),
+                };
+            }
+        };
+        let limits = setup.limits;
+        let mut store = self.store(setup.io, wasi, limits);
+        let call = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.call_run(&mut store, &inputs, &context).await
+        };
+        // Epoch interruption only fires while wasm runs; a host call (e.g. a slow HTTP
+        // request) is bounded by this timer instead.
+        let result = match tokio::time::timeout(limits.timeout, call).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e)) => Err(classify(&name, &store, e, limits)),
+            Err(_) => Err(Error::Timeout {
+                plugin: name,
+                limit: humantime::format_duration(limits.timeout).to_string(),
+            }),
+        };
+        let produced = std::mem::take(&mut store.data_mut().io.produced);
+        RunOutcome {
+            result,
+            produced,
+            stdio: String::from_utf8_lossy(&stdio.contents()).into_owned(),
+        }
+    }
+}
+
+fn classify(plugin: &str, store: &Store<StepState>, error: wasmtime::Error, limits: Limits) -> Error {
+    let plugin = plugin.to_string();
+    if store.data().limiter.hit {
+        return Error::OutOfMemory {
+            plugin,
+            limit: bytesize::ByteSize::b(limits.memory).to_string(),
+        };
+    }
+    if matches!(error.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+        return Error::Timeout {
+            plugin,
+            limit: humantime::format_duration(limits.timeout).to_string(),
+        };
+    }
+    Error::Trap {
+        plugin,
+        reason: format!("{error:#}"),
+    }
+}
+
+/// A WASI context with no environment, no sockets, captured stdio, and the granted
+/// directories preopened at their absolute host paths.
+fn wasi_ctx(dirs: &[DirGrant], stdio: &MemoryOutputPipe) -> Result<WasiCtx> {
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .stdout(stdio.clone())
+        .stderr(stdio.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    for dir in dirs {
+        let perms = if dir.writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        let guest = dir.path.to_string_lossy();
+        builder
+            .preopened_dir(&dir.path, guest.as_ref(), perms)
+            .map_err(|e| Error::invalid("granted directory", guest.as_ref(), format!("{e:#}")))?;
+    }
+    Ok(builder.build())
+}
+
+fn store_in_cache(component: &Component, path: &Path) -> std::io::Result<()> {
+    let bytes = component.serialize().map_err(std::io::Error::other)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The shared component digest format, `sha256:<hex>`.
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}

@@ -1,0 +1,229 @@
+//! Plugin sources: where a plugin reference's bytes come from and how they are pinned.
+//!
+//! A reference is a builtin name (`region-verify`, `builtin:region-verify`), a local path
+//! to a `.wasm` component, or an `https://` URL. A `#sha256=HEX` suffix pins the digest;
+//! it is required for URLs, because a URL's content can change under a workflow.
+
+use crate::builtin;
+use crate::error::{Error, Result};
+use crate::runtime::digest;
+use http_body_util::{BodyExt, Empty, Limited};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Largest component accepted from a URL.
+const MAX_DOWNLOAD_BYTES: usize = 64 << 20;
+
+/// A parsed plugin reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Builtin(String),
+    Path(PathBuf),
+    Url(String),
+}
+
+/// A reference and its optional pinned digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginRef {
+    pub text: String,
+    pub source: Source,
+    /// Lower-case hex, without `sha256:`.
+    pub sha256: Option<String>,
+}
+
+impl PluginRef {
+    pub fn parse(text: &str) -> Result<Self> {
+        let invalid = |reason: &str| Error::PluginSource {
+            reference: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let (location, sha256) = match text.rsplit_once("#sha256=") {
+            Some((loc, hex)) => {
+                let hex = hex.to_ascii_lowercase();
+                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid("`#sha256=` must be followed by 64 hex digits"));
+                }
+                (loc, Some(hex))
+            }
+            None => (text, None),
+        };
+        let source = if let Some(name) = location.strip_prefix("builtin:") {
+            Source::Builtin(name.to_string())
+        } else if location.starts_with("https://") {
+            if sha256.is_none() {
+                return Err(invalid(
+                    "a URL must pin its digest: append `#sha256=HEX` (the output of `sha256sum plugin.wasm`)",
+                ));
+            }
+            Source::Url(location.to_string())
+        } else if location.starts_with("http://") {
+            return Err(invalid("plugins are only downloaded over https://"));
+        } else if location.contains('/') || location.ends_with(".wasm") {
+            Source::Path(PathBuf::from(location))
+        } else {
+            Source::Builtin(location.to_string())
+        };
+        Ok(Self {
+            text: text.to_string(),
+            source,
+            sha256,
+        })
+    }
+
+    /// A short name for messages: the builtin name or the file stem.
+    pub fn display_name(&self) -> String {
+        match &self.source {
+            Source::Builtin(name) => name.clone(),
+            Source::Path(path) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.text.clone()),
+            Source::Url(url) => url
+                .rsplit('/')
+                .next()
+                .and_then(|f| f.strip_suffix(".wasm").or(Some(f)))
+                .unwrap_or(url)
+                .to_string(),
+        }
+    }
+}
+
+/// The bytes of a plugin, verified against its pin.
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub digest: String,
+}
+
+/// Fetch a plugin's bytes; URLs are cached under `cache_dir` by digest.
+pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls::ClientConfig>) -> Result<Fetched> {
+    let bytes = match &plugin.source {
+        Source::Builtin(name) => builtin::find(name)
+            .ok_or_else(|| Error::PluginSource {
+                reference: plugin.text.clone(),
+                reason: format!(
+                    "no builtin plugin `{name}`; builtins: {} (a local component needs a path like ./plugin.wasm)",
+                    builtin::BUILTINS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                ),
+            })?
+            .to_vec(),
+        Source::Path(path) => std::fs::read(path).map_err(|e| Error::PluginSource {
+            reference: plugin.text.clone(),
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?,
+        Source::Url(url) => {
+            let cached = cache_dir
+                .zip(plugin.sha256.as_ref())
+                .map(|(d, h)| d.join("plugins").join(format!("{h}.wasm")));
+            match cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
+                Some(bytes) => bytes,
+                None => {
+                    let bytes = download(url, tls).await.map_err(|reason| Error::PluginSource {
+                        reference: plugin.text.clone(),
+                        reason,
+                    })?;
+                    if let Some(path) = cached.filter(|_| verify(plugin, &bytes).is_ok()) {
+                        let _ = path.parent().map(std::fs::create_dir_all);
+                        let _ = std::fs::write(path, &bytes);
+                    }
+                    bytes
+                }
+            }
+        }
+    };
+    let digest = verify(plugin, &bytes)?;
+    Ok(Fetched { bytes, digest })
+}
+
+fn verify(plugin: &PluginRef, bytes: &[u8]) -> Result<String> {
+    let digest = digest(bytes);
+    if let Some(expected) = &plugin.sha256 {
+        let actual = digest.trim_start_matches("sha256:");
+        if actual != expected {
+            return Err(Error::DigestMismatch {
+                reference: plugin.text.clone(),
+                expected: expected.clone(),
+                actual: actual.to_string(),
+            });
+        }
+    }
+    Ok(digest)
+}
+
+async fn download(url: &str, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
+    let host = uri.host().ok_or("the URL has no host")?.to_string();
+    let port = uri.port_u16().unwrap_or(443);
+    let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+        .map_err(|e| format!("bad host name: {e}"))?;
+    let stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS handshake with {host} failed: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(wasmtime_wasi_http::io::TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let request = http::Request::get(path)
+        .header(
+            http::header::HOST,
+            uri.authority().map_or(host.as_str(), |a| a.as_str()),
+        )
+        .header(
+            http::header::USER_AGENT,
+            concat!("tollgate/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(Empty::<bytes::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("GET {url} answered {}", response.status()));
+    }
+    let body = Limited::new(response.into_body(), MAX_DOWNLOAD_BYTES)
+        .collect()
+        .await
+        .map_err(|e| format!("reading {url}: {e}"))?;
+    Ok(body.to_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_parse_as_documented() {
+        let hex = "a".repeat(64);
+        assert_eq!(
+            PluginRef::parse("region-verify").unwrap().source,
+            Source::Builtin("region-verify".into())
+        );
+        assert_eq!(
+            PluginRef::parse("builtin:region-verify").unwrap().source,
+            Source::Builtin("region-verify".into())
+        );
+        assert_eq!(
+            PluginRef::parse("./p.wasm").unwrap().source,
+            Source::Path("./p.wasm".into())
+        );
+        assert_eq!(
+            PluginRef::parse("p.wasm").unwrap().source,
+            Source::Path("p.wasm".into())
+        );
+        let url = PluginRef::parse(&format!("https://x.test/p.wasm#sha256={hex}")).unwrap();
+        assert_eq!(url.source, Source::Url("https://x.test/p.wasm".into()));
+        assert_eq!(url.sha256.as_deref(), Some(hex.as_str()));
+        assert_eq!(url.display_name(), "p");
+    }
+
+    #[test]
+    fn unpinned_urls_and_bad_digests_are_refused_with_a_fix() {
+        let err = PluginRef::parse("https://x.test/p.wasm").unwrap_err().to_string();
+        assert!(err.contains("#sha256="), "{err}");
+        let err = PluginRef::parse("./p.wasm#sha256=abc").unwrap_err().to_string();
+        assert!(err.contains("64 hex digits"), "{err}");
+        assert!(PluginRef::parse("http://x.test/p.wasm#sha256=".to_string().as_str()).is_err());
+    }
+}

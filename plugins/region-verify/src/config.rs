@@ -1,0 +1,535 @@
+//! The step's inputs turned into a checked plan: endpoints, conditions, timing, quorum and
+//! the failover drill. Everything the author could get wrong fails here, before any request.
+
+use crate::conditions::{Condition, Subject};
+use crate::quorum::Quorum;
+use serde_json::{Map, Value};
+use std::time::Duration;
+use tollgate_sdk::{Inputs, PluginError, duration_from_json, invalid_input};
+
+pub const DEFAULT_CONDITIONS: &[&str] = &["status == 200"];
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_RETRIES: u32 = 2;
+pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(500);
+pub const DEFAULT_REGION_FROM: &str = "header.x-region";
+/// Beyond this, retries stop being a health check and become a wait loop.
+pub const MAX_RETRIES: u32 = 20;
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+const ENDPOINT_KEYS: &[&str] = &["name", "url", "conditions", "timeout", "retries", "headers", "method"];
+
+/// One URL to check, with everything needed to judge it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub url: String,
+    /// `scheme://host[:port]`, as the sandbox grants it.
+    pub origin: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub conditions: Vec<Condition>,
+    pub timeout: Duration,
+    pub retries: u32,
+}
+
+impl Target {
+    pub fn needs_cert(&self) -> bool {
+        self.conditions.iter().any(|c| c.subject == Subject::CertExpiresIn)
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.origin.starts_with("https://")
+    }
+}
+
+/// The failover drill: the global URL must answer from a healthy region.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    pub target: Target,
+    /// Where the answering region's name is read.
+    pub region_from: Subject,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub endpoints: Vec<Target>,
+    pub quorum: Quorum,
+    pub backoff: Duration,
+    pub failover: Option<Failover>,
+}
+
+/// Step-wide settings an endpoint inherits unless it overrides them.
+struct Defaults {
+    conditions: Vec<Condition>,
+    timeout: Duration,
+    retries: u32,
+    headers: Vec<(String, String)>,
+}
+
+impl Config {
+    pub fn from_inputs(inputs: &Inputs) -> Result<Self, PluginError> {
+        let condition_texts: Vec<String> = inputs
+            .get("conditions")?
+            .unwrap_or_else(|| DEFAULT_CONDITIONS.iter().map(|s| s.to_string()).collect());
+        let conditions = parse_conditions(&condition_texts).map_err(|e| invalid_input("conditions", e))?;
+        let timeout = inputs.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+        check_timeout(timeout).map_err(|e| invalid_input("timeout", e))?;
+        let retries = match inputs.raw("retries") {
+            None => DEFAULT_RETRIES,
+            Some(v) => parse_retries(v).map_err(|e| invalid_input("retries", e))?,
+        };
+        let backoff = inputs.duration("backoff")?.unwrap_or(DEFAULT_BACKOFF);
+        let headers = match inputs.raw("headers") {
+            None => Vec::new(),
+            Some(v) => parse_headers(v).map_err(|e| invalid_input("headers", e))?,
+        };
+        let defaults = Defaults {
+            conditions,
+            timeout,
+            retries,
+            headers,
+        };
+
+        let raw = inputs
+            .raw("endpoints")
+            .ok_or_else(|| invalid_input("endpoints", format!("`endpoints` is required; {ENDPOINTS_HINT}")))?;
+        let endpoints = parse_endpoints(raw, &defaults).map_err(|e| invalid_input("endpoints", e))?;
+        let quorum =
+            Quorum::parse(inputs.raw("min-healthy"), endpoints.len()).map_err(|e| invalid_input("min-healthy", e))?;
+
+        let failover = match inputs.get::<String>("global-url")? {
+            None => None,
+            Some(url) => Some(parse_failover(inputs, &url, &defaults)?),
+        };
+        Ok(Self {
+            endpoints,
+            quorum,
+            backoff,
+            failover,
+        })
+    }
+}
+
+const ENDPOINTS_HINT: &str = "write a list such as `[{name: us-east, url: \"https://us.example.com/healthz\"}]` \
+     or a map such as `{us-east: \"https://us.example.com/healthz\"}`";
+
+fn parse_conditions(texts: &[String]) -> Result<Vec<Condition>, String> {
+    if texts.is_empty() {
+        return Err("no conditions given; write at least one, e.g. `status == 200`".into());
+    }
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            Condition::parse(text).map_err(|e| format!("condition {} of {} is invalid: {e}", i + 1, texts.len()))
+        })
+        .collect()
+}
+
+fn check_timeout(timeout: Duration) -> Result<(), String> {
+    if timeout.is_zero() {
+        Err("a zero timeout would fail every request; write e.g. `5s`".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn parse_retries(value: &Value) -> Result<u32, String> {
+    value
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n <= MAX_RETRIES)
+        .ok_or_else(|| format!("expected a whole number from 0 to {MAX_RETRIES}, got {value}"))
+}
+
+fn parse_headers(value: &Value) -> Result<Vec<(String, String)>, String> {
+    let Value::Object(map) = value else {
+        return Err(format!(
+            "expected a map such as `{{Authorization: \"Bearer …\"}}`, got {value}"
+        ));
+    };
+    map.iter()
+        .map(|(name, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(_) | Value::Bool(_) => v.to_string(),
+                other => return Err(format!("header `{name}` must be text, got {other}")),
+            };
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            {
+                return Err(format!("`{name}` is not a valid header name"));
+            }
+            if text.contains(['\r', '\n', '\0']) {
+                return Err(format!("header `{name}` must be one line"));
+            }
+            Ok((name.clone(), text))
+        })
+        .collect()
+}
+
+/// Later headers replace earlier ones of the same name (names ignore case).
+fn merge_headers(base: &[(String, String)], over: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut merged: Vec<(String, String)> = base
+        .iter()
+        .filter(|(n, _)| !over.iter().any(|(o, _)| o.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
+    merged.extend(over);
+    merged
+}
+
+/// The origin (`scheme://host[:port]`) of an absolute http(s) URL.
+pub fn origin_of(url: &str) -> Result<String, String> {
+    let lower = url.to_ascii_lowercase();
+    let (scheme, rest) = if lower.starts_with("https://") {
+        ("https", &url[8..])
+    } else if lower.starts_with("http://") {
+        ("http", &url[7..])
+    } else {
+        return Err(format!(
+            "`{url}` is not an http:// or https:// URL; write e.g. `https://us-east.example.com/healthz`"
+        ));
+    };
+    if url.contains(char::is_whitespace) {
+        return Err(format!("`{url}` contains whitespace"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Err(format!("`{url}` has no host"));
+    }
+    if authority.contains('@') {
+        return Err(format!(
+            "`{url}` carries credentials; pass them in `headers` (e.g. Authorization) so they stay out of reports"
+        ));
+    }
+    if url.parse::<wstd::http::Uri>().is_err() {
+        return Err(format!("`{url}` is not a valid URL"));
+    }
+    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+fn parse_endpoints(raw: &Value, defaults: &Defaults) -> Result<Vec<Target>, String> {
+    // Both shapes become (name if known, spec) pairs so one path validates them.
+    let entries: Vec<(Option<String>, &Value)> = match raw {
+        Value::Array(items) => items.iter().map(|v| (None, v)).collect(),
+        Value::Object(map) => map.iter().map(|(k, v)| (Some(k.clone()), v)).collect(),
+        other => {
+            return Err(format!(
+                "expected a list or a map of endpoints, got {other}; {ENDPOINTS_HINT}"
+            ));
+        }
+    };
+    if entries.is_empty() {
+        return Err(format!("no endpoints given; {ENDPOINTS_HINT}"));
+    }
+    let mut targets: Vec<Target> = Vec::with_capacity(entries.len());
+    for (i, (key, spec)) in entries.into_iter().enumerate() {
+        let label = key.clone().unwrap_or_else(|| format!("endpoint {}", i + 1));
+        let target = parse_endpoint(key, spec, defaults).map_err(|e| format!("{label}: {e}"))?;
+        if let Some(dup) = targets.iter().find(|t| t.name.eq_ignore_ascii_case(&target.name)) {
+            return Err(format!(
+                "two endpoints are named `{}`; names must be unique (add `name:` to tell them apart)",
+                dup.name
+            ));
+        }
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+fn parse_endpoint(key: Option<String>, spec: &Value, defaults: &Defaults) -> Result<Target, String> {
+    let empty = Map::new();
+    let (url, fields) = match spec {
+        Value::String(url) => (url.clone(), &empty),
+        Value::Object(fields) => {
+            if let Some(unknown) = fields.keys().find(|k| !ENDPOINT_KEYS.contains(&k.as_str())) {
+                return Err(format!(
+                    "unknown key `{unknown}`; an endpoint takes {}",
+                    ENDPOINT_KEYS.join(", ")
+                ));
+            }
+            let url = match fields.get("url") {
+                Some(Value::String(url)) => url.clone(),
+                Some(other) => return Err(format!("`url` must be text, got {other}")),
+                None => return Err("`url` is missing".into()),
+            };
+            (url, fields)
+        }
+        other => return Err(format!("expected a URL or `{{name, url}}`, got {other}")),
+    };
+    let origin = origin_of(&url)?;
+    let name = match (key, fields.get("name")) {
+        (Some(key), Some(Value::String(n))) if *n != key => {
+            return Err(format!("the map key `{key}` and `name: {n}` disagree; keep one"));
+        }
+        (_, Some(Value::String(n))) => n.trim().to_string(),
+        (_, Some(other)) => return Err(format!("`name` must be text, got {other}")),
+        (Some(key), None) => key,
+        (None, None) => host_of(&origin).to_string(),
+    };
+    if name.is_empty() || name.contains([',', '\n', '\r']) {
+        return Err(format!(
+            "`{name}` is not a usable name: give a short name without commas"
+        ));
+    }
+    let conditions = match fields.get("conditions") {
+        None => defaults.conditions.clone(),
+        Some(Value::Array(items)) => {
+            let texts = items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("conditions must be text, got {v}"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            parse_conditions(&texts)?
+        }
+        Some(other) => return Err(format!("`conditions` must be a list of text, got {other}")),
+    };
+    let timeout = match fields.get("timeout") {
+        None => defaults.timeout,
+        Some(v) => {
+            let t = duration_from_json(v).map_err(|e| format!("timeout: {e}"))?;
+            check_timeout(t).map_err(|e| format!("timeout: {e}"))?;
+            t
+        }
+    };
+    let retries = match fields.get("retries") {
+        None => defaults.retries,
+        Some(v) => parse_retries(v).map_err(|e| format!("retries: {e}"))?,
+    };
+    let headers = match fields.get("headers") {
+        None => defaults.headers.clone(),
+        Some(v) => merge_headers(
+            &defaults.headers,
+            parse_headers(v).map_err(|e| format!("headers: {e}"))?,
+        ),
+    };
+    let method = match fields.get("method") {
+        None => "GET".to_string(),
+        Some(Value::String(m)) if METHODS.contains(&m.to_ascii_uppercase().as_str()) => m.to_ascii_uppercase(),
+        Some(other) => {
+            return Err(format!("method: expected one of {}, got {other}", METHODS.join(", ")));
+        }
+    };
+    let target = Target {
+        name,
+        url,
+        origin,
+        method,
+        headers,
+        conditions,
+        timeout,
+        retries,
+    };
+    if target.needs_cert() && !target.is_https() {
+        return Err(format!(
+            "`cert_expires_in` needs an https:// URL, but {} is plain http; give this endpoint its own `conditions`",
+            target.url
+        ));
+    }
+    Ok(target)
+}
+
+fn host_of(origin: &str) -> &str {
+    let authority = origin.split("://").nth(1).unwrap_or(origin);
+    // An IPv6 literal keeps its colons; only a trailing `:port` is dropped.
+    match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => &authority[..i],
+        _ => authority,
+    }
+}
+
+fn parse_failover(inputs: &Inputs, url: &str, defaults: &Defaults) -> Result<Failover, PluginError> {
+    let origin = origin_of(url).map_err(|e| invalid_input("global-url", e))?;
+    let region_text = inputs
+        .get::<String>("region-from")?
+        .unwrap_or_else(|| DEFAULT_REGION_FROM.to_string());
+    let region_from = match Subject::parse(region_text.trim()) {
+        Ok(s @ (Subject::Header(_) | Subject::BodyField(_))) => s,
+        Ok(_) | Err(_) => {
+            return Err(invalid_input(
+                "region-from",
+                format!(
+                    "`{region_text}` must name a header or a JSON body field, e.g. `header.x-region` or `body.region`"
+                ),
+            ));
+        }
+    };
+    let https = origin.starts_with("https://");
+    // A plain-http global URL has no certificate; its expiry is judged on the regional URLs.
+    let mut conditions: Vec<Condition> = defaults
+        .conditions
+        .iter()
+        .filter(|c| https || c.subject != Subject::CertExpiresIn)
+        .cloned()
+        .collect();
+    conditions.push(Condition::present(region_from.clone()));
+    Ok(Failover {
+        target: Target {
+            name: "global".into(),
+            url: url.to_string(),
+            origin,
+            method: "GET".into(),
+            headers: defaults.headers.clone(),
+            conditions,
+            timeout: defaults.timeout,
+            retries: defaults.retries,
+        },
+        region_from,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inputs(pairs: &[(&str, Value)]) -> Inputs {
+        Inputs::from_values(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
+    }
+
+    fn err(result: Result<Config, PluginError>) -> (String, String) {
+        match result {
+            Err(PluginError::InvalidInput(e)) => (e.input, e.message),
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn list_and_map_forms_with_defaults_and_overrides() {
+        let config = Config::from_inputs(&inputs(&[
+            (
+                "endpoints",
+                json!([
+                    {"name": "us-east", "url": "https://US.example.com:8443/healthz"},
+                    {"name": "eu-west", "url": "http://eu.example.com/healthz",
+                     "conditions": ["status < 500"], "timeout": "2s", "retries": 0,
+                     "headers": {"x-probe": "1"}, "method": "head"},
+                ]),
+            ),
+            ("headers", json!({"X-Probe": "0", "Accept": "application/json"})),
+        ]))
+        .unwrap();
+        let [us, eu] = &config.endpoints[..] else { panic!() };
+        assert_eq!(us.origin, "https://us.example.com:8443");
+        assert_eq!(us.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(us.retries, DEFAULT_RETRIES);
+        assert_eq!(us.conditions[0].text, "status == 200");
+        assert_eq!(us.method, "GET");
+        assert_eq!(
+            (eu.timeout, eu.retries, eu.method.as_str()),
+            (Duration::from_secs(2), 0, "HEAD")
+        );
+        assert_eq!(eu.conditions[0].text, "status < 500");
+        assert_eq!(
+            eu.headers,
+            vec![
+                ("Accept".into(), "application/json".into()),
+                ("x-probe".into(), "1".into())
+            ]
+        );
+        assert_eq!(config.quorum.required, 2);
+        assert_eq!(config.backoff, DEFAULT_BACKOFF);
+
+        let config = Config::from_inputs(&inputs(&[(
+            "endpoints",
+            json!({"us-east": "http://127.0.0.1:8080/healthz", "eu-west": {"url": "http://127.0.0.1:8081/"}}),
+        )]))
+        .unwrap();
+        let names: Vec<&str> = config.endpoints.iter().map(|t| t.name.as_str()).collect();
+        assert!(names.contains(&"us-east") && names.contains(&"eu-west"));
+    }
+
+    #[test]
+    fn unnamed_endpoints_are_named_by_host() {
+        let config = Config::from_inputs(&inputs(&[(
+            "endpoints",
+            json!(["https://eu.example.com:443/healthz", {"url": "http://[::1]:8080/"}]),
+        )]))
+        .unwrap();
+        assert_eq!(config.endpoints[0].name, "eu.example.com");
+        assert_eq!(config.endpoints[1].name, "[::1]");
+    }
+
+    #[test]
+    fn a_bad_condition_fails_before_any_request() {
+        let (input, message) = err(Config::from_inputs(&inputs(&[
+            ("endpoints", json!(["https://a.example.com/"])),
+            ("conditions", json!(["status == 200", "latency < 300"])),
+        ])));
+        assert_eq!(input, "conditions");
+        assert!(message.contains("condition 2 of 2"), "{message}");
+        assert!(message.contains("`latency < 300`"), "{message}");
+        assert!(message.contains("needs a unit"), "{message}");
+    }
+
+    #[test]
+    fn endpoint_mistakes_name_the_endpoint() {
+        let cases = [
+            (json!([{"name": "a", "url": "ftp://x/"}]), "a"),
+            (
+                json!([{"name": "a", "url": "https://x/", "condition": []}]),
+                "unknown key `condition`",
+            ),
+            (
+                json!([{"url": "https://x/"}, {"url": "https://X/"}]),
+                "two endpoints are named `x`",
+            ),
+            (
+                json!([{"name": "a", "url": "http://x/", "conditions": ["cert_expires_in > 14d"]}]),
+                "needs an https:// URL",
+            ),
+            (json!({"a": {"name": "b", "url": "https://x/"}}), "disagree"),
+            (
+                json!([{"name": "a", "url": "https://user:pw@x/"}]),
+                "carries credentials",
+            ),
+            (json!([{"name": "a", "url": "https://x/", "retries": 99}]), "0 to 20"),
+            (json!([{"name": "a", "url": "https://x/", "method": "TRACE"}]), "method"),
+            (json!([]), "no endpoints given"),
+            (json!("https://x/"), "a list or a map"),
+        ];
+        for (endpoints, expected) in cases {
+            let (input, message) = err(Config::from_inputs(&inputs(&[("endpoints", endpoints.clone())])));
+            assert_eq!(input, "endpoints");
+            assert!(message.contains(expected), "{endpoints}: {message}");
+        }
+    }
+
+    #[test]
+    fn quorum_is_checked_against_the_endpoint_count() {
+        let (input, message) = err(Config::from_inputs(&inputs(&[
+            ("endpoints", json!(["https://a/", "https://b/"])),
+            ("min-healthy", json!(3)),
+        ])));
+        assert_eq!(input, "min-healthy");
+        assert!(message.contains("between 1 and 2"), "{message}");
+    }
+
+    #[test]
+    fn failover_requires_the_region_marker_and_skips_cert_on_http() {
+        let config = Config::from_inputs(&inputs(&[
+            ("endpoints", json!({"us-east": "https://us.example.com/"})),
+            ("conditions", json!(["status == 200", "cert_expires_in > 14d"])),
+            ("global-url", json!("http://global.example.com/healthz")),
+            ("region-from", json!("body.served_by.region")),
+        ]))
+        .unwrap();
+        let failover = config.failover.unwrap();
+        assert_eq!(failover.target.origin, "http://global.example.com");
+        let texts: Vec<&str> = failover.target.conditions.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["status == 200", "body.served_by.region is present"]);
+
+        let (input, message) = err(Config::from_inputs(&inputs(&[
+            ("endpoints", json!(["https://a/"])),
+            ("global-url", json!("https://g/")),
+            ("region-from", json!("status")),
+        ])));
+        assert_eq!(input, "region-from");
+        assert!(message.contains("header.x-region"), "{message}");
+    }
+}

@@ -1,0 +1,94 @@
+//! The command line: plugin references, digests, the compile cache, usage errors.
+
+use crate::support::{guest, run, run_cmd, tollgate};
+
+fn sha256_of(path: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_and_describes_builtins() {
+    let r = run(&["plugin", "list"]).await;
+    assert_eq!((r.code, r.stdout.trim()), (0, "builtin:region-verify"));
+    let r = run(&["plugin", "describe", "region-verify", "--json"]).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    let info: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(info["name"], "region-verify");
+    let inputs: Vec<&str> = info["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        inputs.contains(&"endpoints") && inputs.contains(&"min-healthy"),
+        "{inputs:?}"
+    );
+    let r = run(&["plugin", "describe", "region-verify"]).await;
+    assert!(r.stdout.contains("endpoints (list, required"), "{}", r.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pinned_digest_must_match() {
+    let noop = guest("noop");
+    let good = format!("{noop}#sha256={}", sha256_of(noop));
+    assert_eq!(run(&["run", &good]).await.code, 0);
+    let bad = format!("{noop}#sha256={}", "0".repeat(64));
+    let r = run(&["run", &bad]).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.stderr.contains("digest mismatch") && r.stderr.contains(&sha256_of(noop)),
+        "{}",
+        r.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_exit_2_with_a_fix() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["run", "no-such-plugin"], "no builtin plugin `no-such-plugin`"),
+        (&["run", "./missing.wasm"], "cannot read ./missing.wasm"),
+        (&["run", "https://example.test/p.wasm"], "#sha256="),
+        (
+            &["run", "region-verify", "--allow-net", "example.com"],
+            "scheme://host[:port]",
+        ),
+        (&["run", "region-verify", "--with", "endpoints=[oops"], "not valid YAML"),
+        (&["run", "region-verify", "--with", "endpoints=[]"], "--allow-net"),
+    ];
+    for (args, expected) in cases {
+        let r = run(args).await;
+        assert_eq!(r.code, 2, "{args:?}: {r:#?}");
+        assert!(r.stderr.contains(expected), "{args:?}: {}", r.stderr);
+    }
+    let not_a_component = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(not_a_component.path(), b"\0asm garbage").unwrap();
+    let r = run(&["run", not_a_component.path().to_str().unwrap()]).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.stderr.contains("not a WebAssembly component"), "{}", r.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_cache_entry_is_recompiled() {
+    let cache = tempfile::tempdir().unwrap();
+    let noop = guest("noop");
+    let mut first = tollgate();
+    first.env("TOLLGATE_CACHE_DIR", cache.path()).args(["run", noop]);
+    assert_eq!(run_cmd(&mut first).await.code, 0);
+    let entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .expect("a compiled entry was cached")
+        .path();
+    std::fs::write(&entry, b"corrupted").unwrap();
+    let mut again = tollgate();
+    again.env("TOLLGATE_CACHE_DIR", cache.path()).args(["run", noop]);
+    let r = run_cmd(&mut again).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(
+        std::fs::metadata(&entry).unwrap().len() > 1000,
+        "the entry was rewritten"
+    );
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the `tollgate` binary against real peers on 127.0.0.1.
+//!
+//! One test binary (one link, one shared compiled-component cache) with a module per
+//! suite, as wasmtime's own test-programs do.
+
+mod act;
+mod cli;
+mod region_verify;
+mod sandbox;
+mod support;
