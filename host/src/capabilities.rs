@@ -385,20 +385,19 @@ pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) 
     }
     // A plugin's required origins are alternatives (`http://*` or `https://*`): one
     // granted origin under any of them lets it do its work.
-    if let Some((first, reason)) = required_net.first() {
-        if !required_net
+    if let Some((first, reason)) = required_net.first()
+        && !required_net
             .iter()
             .any(|(r, _)| grants.net.iter().any(|g| g.overlaps(r)))
-        {
-            let wanted: Vec<String> = required_net.iter().map(|(r, _)| r.to_string()).collect();
-            return Err(missing(
-                format!("network access ({})", wanted.join(" or ")),
-                reason,
-                format!(
-                    "add `--allow-net ORIGIN` for each origin it must reach (e.g. `--allow-net {first}`), or `allow-net:` in the workflow"
-                ),
-            ));
-        }
+    {
+        let wanted: Vec<String> = required_net.iter().map(|(r, _)| r.to_string()).collect();
+        return Err(missing(
+            format!("network access ({})", wanted.join(" or ")),
+            reason,
+            format!(
+                "add `--allow-net ORIGIN` for each origin it must reach (e.g. `--allow-net {first}`), or `allow-net:` in the workflow"
+            ),
+        ));
     }
     eff.net_granted = grants
         .net

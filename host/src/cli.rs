@@ -35,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Run one plugin as a step.
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the step described by the action's `INPUT_*` variables (used by action.yml).
     #[command(after_help = EXIT_CODES)]
     Action,
@@ -104,7 +104,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => {
             let mode = Mode::detect(args.json);
-            run_step(mode, args).await
+            run_step(mode, *args).await
         }
         Command::Action => {
             let mode = Mode::Actions;

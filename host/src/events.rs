@@ -51,6 +51,9 @@ impl Event {
 /// Receives events as they happen.
 pub trait Sink: Send + Sync {
     fn emit(&self, event: Event);
+
+    /// The plugin's declared name is known (after `describe`); later events are its.
+    fn plugin_named(&self, _name: &str) {}
 }
 
 /// Collects events in memory (benchmarks, tests, and embedding).

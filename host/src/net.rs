@@ -228,14 +228,14 @@ impl NetPolicy {
         let first_byte_timeout = options
             .and_then(|o| o.first_byte_timeout)
             .unwrap_or(DEFAULT_FIRST_BYTE_TIMEOUT);
-        let conn = self.connect(scheme, host, port, connect_timeout).await?;
 
         // The request line carries only the path; the authority travels in `Host`.
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         *request.uri_mut() = path.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?;
-        // Buffer the body (the guest writes it while it awaits the response): a sized body
-        // goes out with `content-length`, and a server that answers and closes early cannot
-        // cut the guest off mid-write.
+        // Buffer the body before connecting (the guest writes it while it awaits the
+        // response): a refusal then reaches the guest as the response's error code rather
+        // than as a broken body stream, a sized body goes out with `content-length`, and a
+        // server that answers and closes early cannot cut the guest off mid-write.
         let (parts, body) = request.into_parts();
         let body = Limited::new(body, MAX_REQUEST_BODY)
             .collect()
@@ -243,6 +243,7 @@ impl NetPolicy {
             .map_err(|_| HttpError::HttpRequestBodySize(None))?
             .to_bytes();
         let request = http::Request::from_parts(parts, Full::new(body));
+        let conn = self.connect(scheme, host, port, connect_timeout).await?;
         let response = match conn {
             Conn::Plain(s) => exchange(TokioIo::new(s), request, connect_timeout, first_byte_timeout).await?,
             Conn::Tls(s) => exchange(TokioIo::new(*s), request, connect_timeout, first_byte_timeout).await?,

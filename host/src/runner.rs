@@ -105,6 +105,11 @@ pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
+/// Escape untrusted data of a workflow command, also defusing the legacy `##[` marker.
+fn untrusted_data(text: &str) -> String {
+    escape_data(text).replace("##[", "# #[")
+}
+
 /// Escape a property value of a workflow command (`::cmd key=VALUE::`).
 pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
@@ -155,7 +160,7 @@ impl Printer {
                     Some(cmd) => vec![format!(
                         "::{cmd} title={}::{}",
                         escape_property(&prefix),
-                        escape_data(&message)
+                        untrusted_data(&message)
                     )],
                     None => prefixed(&prefix, &message),
                 }
@@ -169,12 +174,12 @@ impl Printer {
                 vec![format!(
                     "::{cmd} {}::{}",
                     location_properties(&location, &self.prefix(false)),
-                    escape_data(&message)
+                    untrusted_data(&message)
                 )]
             }
             Event::GroupStart(title) => vec![format!(
                 "::group::{}",
-                escape_data(&format!("{}: {title}", self.prefix(false)))
+                untrusted_data(&format!("{}: {title}", self.prefix(false)))
             )],
             Event::GroupEnd => vec!["::endgroup::".into()],
             Event::Progress { message, fraction } => prefixed(&self.prefix(false), &progress_text(&message, fraction)),
@@ -217,6 +222,10 @@ impl Printer {
 }
 
 impl Sink for Printer {
+    fn plugin_named(&self, name: &str) {
+        self.set_plugin(name);
+    }
+
     fn emit(&self, event: Event) {
         let lines = match self.mode {
             Mode::Actions => self.actions(event),

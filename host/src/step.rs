@@ -93,6 +93,7 @@ fn validate_info(name: &str, info: &PluginInfo) -> Result<()> {
 pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -> Result<StepResult> {
     let (loaded, info) = load(runtime, &request.plugin, request.tls.clone(), sink.clone()).await?;
     let name = info.name.clone();
+    sink.plugin_named(&name);
     let resolved = resolve(&name, &info.inputs, request.inputs)?;
     let mut grants = request.grants;
     for origin in resolved.origins {

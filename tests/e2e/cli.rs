@@ -26,7 +26,11 @@ async fn lists_and_describes_builtins() {
         "{inputs:?}"
     );
     let r = run(&["plugin", "describe", "region-verify"]).await;
-    assert!(r.stdout.contains("endpoints (list, required"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("endpoints (any, required, its URLs are granted)"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -171,6 +171,10 @@ async fn a_malformed_condition_is_a_usage_error_before_any_request() {
     let eps = endpoints(&[("us-east", &us)]);
     let r = verify(&eps, &["--with", r#"conditions=["status === 200"]"#]).await;
     assert_eq!(r.code, 2, "{r:#?}");
-    assert!(r.stderr.contains("conditions"), "{}", r.stderr);
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("input `conditions`") && message.contains("==="),
+        "{message}"
+    );
     assert_eq!(us.hits(), 0);
 }
