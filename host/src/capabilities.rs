@@ -303,6 +303,16 @@ pub struct Effective {
 }
 
 impl Effective {
+    /// The grants as recorded in artifact statements.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "net": self.net_granted.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
+            "dirs": self.dirs.iter().map(|d| serde_json::json!({"path": d.path, "writable": d.writable})).collect::<Vec<_>>(),
+            "secrets": self.secrets,
+            "github": self.github.iter().map(|p| github_permission_name(*p)).collect::<Vec<_>>(),
+        })
+    }
+
     /// May the plugin reach `scheme://host:port`?
     pub fn allows_origin(&self, scheme: Scheme, host: &str, port: u16) -> bool {
         self.net_granted.iter().any(|p| p.allows(scheme, host, port))

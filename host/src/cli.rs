@@ -1,6 +1,7 @@
 //! The command line: flags, parsed in two stages (clap's raw arguments, then a validated
 //! [`StepRequest`]), and the commands that run on them.
 
+use crate::artifacts::{ArtifactConfig, ArtifactOptions, read_key_file};
 use crate::builtin;
 use crate::capabilities::{Grants, OriginPattern, parse_github_permission};
 use crate::error::{Error, ExitCode, Result};
@@ -42,6 +43,79 @@ pub enum Command {
     /// List or describe plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Write an ed25519 key pair for signing artifacts (PREFIX.key and PREFIX.pub).
+    Keygen {
+        /// Path prefix of the two files.
+        #[arg(long, default_value = "tollgate")]
+        out: PathBuf,
+    },
+    /// Verify an artifact: its digest, its signature and its subject.
+    #[command(after_help = "Exit codes: 0 verified; 1 verification failed; 2 usage error.")]
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A file (its envelope is FILE.dsse.json unless --envelope says otherwise), or a name or
+    /// `sha256:HEX` in the artifact store.
+    pub artifact: String,
+    /// The DSSE envelope of a file artifact.
+    #[arg(long)]
+    pub envelope: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Require this subject name.
+    #[arg(long = "expect-subject", value_name = "NAME")]
+    pub expect_subject: Option<String>,
+    /// Print a JSON report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where artifacts live and which keys sign and verify them.
+#[derive(Debug, Args, Default, Clone)]
+pub struct KeyArgs {
+    /// The artifact store [default: $RUNNER_TEMP/tollgate/artifacts under Actions, else .tollgate/artifacts].
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
+    /// Private key (PEM) that signs artifacts; or the PEM text in TOLLGATE_SIGNING_KEY.
+    #[arg(long = "signing-key", value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+    /// Trusted public key (PEM); or the PEM text in TOLLGATE_PUBLIC_KEY.
+    #[arg(long = "public-key", value_name = "FILE")]
+    pub public_keys: Vec<PathBuf>,
+    /// Accept unsigned artifacts (they are still checked against their digests).
+    #[arg(long = "allow-unsigned")]
+    pub allow_unsigned: bool,
+}
+
+impl KeyArgs {
+    /// Resolve flags and `TOLLGATE_*` key variables into artifact options.
+    pub fn options(&self) -> Result<ArtifactOptions> {
+        let signing_key = match &self.signing_key {
+            Some(path) => Some(read_key_file("--signing-key", path)?),
+            None => std::env::var("TOLLGATE_SIGNING_KEY")
+                .ok()
+                .filter(|k| !k.trim().is_empty()),
+        };
+        let mut public_keys = self
+            .public_keys
+            .iter()
+            .map(|p| read_key_file("--public-key", p))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(pem) = std::env::var("TOLLGATE_PUBLIC_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+        {
+            public_keys.push(pem);
+        }
+        Ok(ArtifactOptions {
+            dir: self.artifacts.clone().unwrap_or_else(runner::default_artifacts_dir),
+            signing_key,
+            public_keys,
+            allow_unsigned: self.allow_unsigned,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +168,8 @@ pub struct RunArgs {
     /// Trust this PEM CA certificate for plugin HTTPS (besides Mozilla's roots).
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_certs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -113,6 +189,8 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plugin(PluginCommand::List { json }) => list(json),
         Command::Plugin(PluginCommand::Describe { plugin, json }) => describe(&plugin, json).await,
+        Command::Keygen { out } => keygen(&out),
+        Command::Verify(args) => verify(&args),
     }
 }
 
@@ -183,6 +261,7 @@ pub fn request(args: &RunArgs) -> Result<StepRequest> {
             .map(|r| parse_resolve(r))
             .collect::<Result<HashMap<_, _>>>()?,
         tls,
+        artifacts: Some(Arc::new(ArtifactConfig::new(&args.keys.options()?)?)),
     })
 }
 
@@ -276,4 +355,93 @@ async fn describe(plugin: &str, json: bool) -> Result<ExitCode> {
     };
     println!("{text}");
     Ok(ExitCode::Success)
+}
+
+fn keygen(prefix: &std::path::Path) -> Result<ExitCode> {
+    let signer = tollgate_attest::Signer::generate().map_err(|e| Error::Runtime(e.to_string()))?;
+    let key_path = prefix.with_extension("key");
+    let pub_path = prefix.with_extension("pub");
+    for path in [&key_path, &pub_path] {
+        if path.exists() {
+            return Err(Error::invalid(
+                "--out",
+                path.display().to_string(),
+                "exists; remove it or pick another --out",
+            ));
+        }
+    }
+    write_private(&key_path, &signer.to_pem())?;
+    std::fs::write(&pub_path, signer.public().to_pem()).map_err(|e| Error::io(&pub_path, e))?;
+    println!("wrote {} (secret) and {}", key_path.display(), pub_path.display());
+    println!("key id: {}", signer.keyid());
+    println!(
+        "store the private key as the secret TOLLGATE_SIGNING_KEY; give verifiers the public key (--public-key or TOLLGATE_PUBLIC_KEY)"
+    );
+    Ok(ExitCode::Success)
+}
+
+fn write_private(path: &std::path::Path, pem: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    file.write_all(pem.as_bytes()).map_err(|e| Error::io(path, e))
+}
+
+fn verify(args: &VerifyArgs) -> Result<ExitCode> {
+    let config = ArtifactConfig::new(&args.keys.options()?)?;
+    let mut policy = config.policy.clone();
+    policy.expect_subject = args.expect_subject.clone();
+    let file = std::path::Path::new(&args.artifact);
+    let result = if file.is_file() {
+        let envelope_path = args.envelope.clone().unwrap_or_else(|| {
+            let mut p = file.as_os_str().to_owned();
+            p.push(".dsse.json");
+            PathBuf::from(p)
+        });
+        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        let envelope = std::fs::read(&envelope_path).map_err(|e| Error::io(&envelope_path, e))?;
+        tollgate_attest::verify(&bytes, &envelope, &policy).map(|v| (v.subject, v.digest, v.keyid, v.statement))
+    } else {
+        config
+            .store
+            .get(&args.artifact, &policy)
+            .map(|a| (a.name, a.digest, a.signed_by, a.statement))
+    };
+    match result {
+        Ok((subject, digest, keyid, statement)) => {
+            let predicate = &statement["predicate"];
+            if args.json {
+                println!(
+                    "{:#}",
+                    serde_json::json!({"verified": true, "subject": subject, "digest": digest, "keyid": keyid, "statement": statement})
+                );
+            } else {
+                println!("verified {subject} {digest}");
+                match keyid {
+                    Some(k) => println!("  signed by {k}"),
+                    None => println!("  UNSIGNED (accepted because of --allow-unsigned)"),
+                }
+                println!(
+                    "  produced by {} {} ({}), outcome {}",
+                    predicate["plugin"]["name"].as_str().unwrap_or("?"),
+                    predicate["plugin"]["version"].as_str().unwrap_or("?"),
+                    predicate["plugin"]["digest"].as_str().unwrap_or("?"),
+                    predicate["outcome"].as_str().unwrap_or("?")
+                );
+            }
+            Ok(ExitCode::Success)
+        }
+        Err(e) => {
+            if args.json {
+                println!("{:#}", serde_json::json!({"verified": false, "error": e.to_string()}));
+            }
+            eprintln!("verification failed: {e}");
+            Ok(ExitCode::Failure)
+        }
+    }
 }

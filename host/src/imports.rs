@@ -3,6 +3,7 @@
 //! their stores land). Everything a plugin says is masked and capped here, before any
 //! sink or runner sees it.
 
+use crate::artifacts::StepArtifacts;
 use crate::bindings::tollgate::plugin::{artifacts, github, log, outputs, secrets, summary, tls, types};
 use crate::events::{Event, Sink};
 use crate::net::NetPolicy;
@@ -58,6 +59,8 @@ pub struct StepIo {
     pub declared_outputs: Option<BTreeSet<String>>,
     pub secrets: HashMap<String, String>,
     pub net: NetPolicy,
+    /// `None` when the step has no artifact store.
+    pub artifacts: Option<StepArtifacts>,
     pub produced: Produced,
     log_bytes: usize,
     outputs_bytes: usize,
@@ -72,6 +75,7 @@ impl StepIo {
             declared_outputs: None,
             secrets: HashMap::new(),
             net,
+            artifacts: None,
             produced: Produced::default(),
             log_bytes: 0,
             outputs_bytes: 0,
@@ -225,16 +229,56 @@ impl tls::Host for StepIo {
     }
 }
 
-const NO_ARTIFACT_STORE: &str = "this Tollgate version has no artifact store yet";
 const NO_GITHUB: &str = "this Tollgate version has no GitHub client yet";
+/// Largest artifact a plugin may store.
+pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
+
+fn artifact_error(error: tollgate_attest::Error) -> artifacts::ArtifactError {
+    use tollgate_attest::Error as E;
+    match error {
+        E::NotFound { .. } => artifacts::ArtifactError::NotFound(error.to_string()),
+        E::DigestMismatch { .. }
+        | E::SignatureInvalid { .. }
+        | E::NoTrustedKey { .. }
+        | E::Unsigned
+        | E::SubjectMismatch { .. }
+        | E::PayloadType { .. }
+        | E::MalformedEnvelope { .. }
+        | E::MalformedStatement { .. }
+        | E::MissingObject { .. } => artifacts::ArtifactError::VerificationFailed(error.to_string()),
+        _ => artifacts::ArtifactError::Other(error.to_string()),
+    }
+}
+
+impl StepIo {
+    fn artifact_store(&mut self) -> Result<&mut StepArtifacts, artifacts::ArtifactError> {
+        self.artifacts.as_mut().ok_or_else(|| {
+            artifacts::ArtifactError::Unavailable("this step has no artifact store; pass `--artifacts DIR`".into())
+        })
+    }
+}
 
 impl artifacts::Host for StepIo {
-    fn put(&mut self, _name: String, _media_type: String, _data: Vec<u8>) -> Result<String, artifacts::ArtifactError> {
-        Err(artifacts::ArtifactError::Unavailable(NO_ARTIFACT_STORE.into()))
+    fn put(&mut self, name: String, media_type: String, data: Vec<u8>) -> Result<String, artifacts::ArtifactError> {
+        if data.len() > MAX_ARTIFACT_BYTES {
+            return Err(artifacts::ArtifactError::Other(format!(
+                "artifact `{name}` is {} bytes; the limit is {MAX_ARTIFACT_BYTES}",
+                data.len()
+            )));
+        }
+        self.artifact_store()?
+            .put(&name, &media_type, data)
+            .map_err(artifact_error)
     }
 
-    fn get(&mut self, _reference: String) -> Result<artifacts::Artifact, artifacts::ArtifactError> {
-        Err(artifacts::ArtifactError::Unavailable(NO_ARTIFACT_STORE.into()))
+    fn get(&mut self, reference: String) -> Result<artifacts::Artifact, artifacts::ArtifactError> {
+        let artifact = self.artifact_store()?.get(&reference).map_err(artifact_error)?;
+        Ok(artifacts::Artifact {
+            name: artifact.name,
+            media_type: artifact.media_type.unwrap_or_default(),
+            digest: artifact.digest,
+            data: artifact.data,
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 //! Start at [`cli`] (commands) and [`step`] (one step end to end); `ARCHITECTURE.md` has
 //! the map and the invariants.
 
+pub mod artifacts;
 pub mod builtin;
 pub mod capabilities;
 pub mod cli;

@@ -72,6 +72,15 @@ pub fn context(step_id: &str) -> StepContext {
     }
 }
 
+/// The artifact store: `$RUNNER_TEMP/tollgate/artifacts` on a runner (upload it to hand
+/// artifacts to a later job), `.tollgate/artifacts` locally.
+pub fn default_artifacts_dir() -> PathBuf {
+    match env("RUNNER_TEMP") {
+        Some(temp) => PathBuf::from(temp).join("tollgate").join("artifacts"),
+        None => PathBuf::from(".tollgate").join("artifacts"),
+    }
+}
+
 /// The action's inputs (`INPUT_NAME`, also with `-` for `_` as the runner writes them).
 pub fn action_input(name: &str) -> Option<String> {
     let upper = name.to_ascii_uppercase();

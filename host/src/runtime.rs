@@ -9,7 +9,7 @@ use crate::bindings::tollgate::plugin::types::{Input, PluginError, PluginInfo, R
 use crate::bindings::{Plugin, PluginPre};
 use crate::capabilities::DirGrant;
 use crate::error::{Error, Result};
-use crate::imports::{Produced, StepIo};
+use crate::imports::StepIo;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,7 +59,8 @@ pub struct StepSetup {
 /// How a `run` ended, with what the step produced either way.
 pub struct RunOutcome {
     pub result: Result<Result<RunReport, PluginError>>,
-    pub produced: Produced,
+    /// The step's I/O state after the run: outputs, summary, artifacts.
+    pub io: StepIo,
     pub stdio: String,
 }
 
@@ -258,7 +259,7 @@ impl Runtime {
             Err(e) => {
                 return RunOutcome {
                     result: Err(e),
-                    produced: setup.io.produced,
+                    io: setup.io,
                     stdio: String::new(),
                 };
             }
@@ -279,10 +280,9 @@ impl Runtime {
                 limit: humantime::format_duration(limits.timeout).to_string(),
             }),
         };
-        let produced = std::mem::take(&mut store.data_mut().io.produced);
         RunOutcome {
             result,
-            produced,
+            io: store.into_data().io,
             stdio: String::from_utf8_lossy(&stdio.contents()).into_owned(),
         }
     }

@@ -1,8 +1,9 @@
 //! One step, end to end: fetch and pin the plugin, describe it, check inputs and grants,
 //! run it in its sandbox, and say how it ended.
 
-use crate::bindings::tollgate::plugin::types::{Level, PluginError, PluginInfo, RunReport, Status, StepContext};
-use crate::capabilities::{Grants, intersect};
+use crate::artifacts::{ArtifactConfig, StepArtifacts};
+use crate::bindings::tollgate::plugin::types::{Input, Level, PluginError, PluginInfo, RunReport, Status, StepContext};
+use crate::capabilities::{Effective, Grants, intersect};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Event, Sink};
 use crate::imports::{Masker, Produced, StepIo};
@@ -14,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tollgate_attest::Predicate;
 
 /// Everything that defines one step.
 #[derive(Clone)]
@@ -28,6 +30,8 @@ pub struct StepRequest {
     /// `(host, port)` → address overrides for plugin connections.
     pub resolve: HashMap<(String, u16), IpAddr>,
     pub tls: Arc<rustls::ClientConfig>,
+    /// The artifact service, when the step may store or read artifacts.
+    pub artifacts: Option<Arc<ArtifactConfig>>,
 }
 
 /// How a step ended.
@@ -38,6 +42,8 @@ pub struct StepResult {
     /// The plugin's report, or why there is none.
     pub outcome: Result<RunReport>,
     pub produced: Produced,
+    /// `(name, digest)` of every artifact the step stored.
+    pub artifacts: Vec<(String, String)>,
 }
 
 impl StepResult {
@@ -124,8 +130,20 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
         tls: request.tls,
         sink: sink.clone(),
     };
-    let mut io = StepIo::new(name.clone(), sink, net);
-    io.masker = Masker::new(secrets.values().cloned());
+    let secret_values: Vec<String> = secrets.values().cloned().collect();
+    let mut io = StepIo::new(name.clone(), sink.clone(), net);
+    if let Some(config) = &request.artifacts {
+        let predicate = predicate(
+            &info,
+            &loaded.digest,
+            &resolved.inputs,
+            &effective,
+            &request.context,
+            &secret_values,
+        );
+        io.artifacts = Some(StepArtifacts::new(config.clone(), predicate, sink));
+    }
+    io.masker = Masker::new(secret_values);
     io.secrets = secrets;
     io.declared_outputs = Some(info.outputs.iter().map(|o| o.name.clone()).collect::<BTreeSet<_>>());
     let setup = StepSetup {
@@ -148,13 +166,71 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
         Ok(Err(error)) => Err(plugin_error(&name, error)),
         Err(e) => Err(e),
     };
+    let mut io = outcome.io;
+    let artifacts = match io.artifacts.as_mut() {
+        Some(store) => store.finish(outcome_label(&outcome_result)),
+        None => Vec::new(),
+    };
     Ok(StepResult {
         plugin: name,
         version: info.version,
         digest: loaded.digest,
         outcome: outcome_result,
-        produced: outcome.produced,
+        produced: io.produced,
+        artifacts,
     })
+}
+
+/// The word recorded as a step's outcome in artifact statements.
+pub fn outcome_label(outcome: &Result<RunReport>) -> &'static str {
+    match outcome {
+        Ok(report) => match report.status {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Inconclusive => "inconclusive",
+            Status::Skipped => "skipped",
+        },
+        Err(_) => "error",
+    }
+}
+
+/// The provenance recorded for what a step produces; secrets are redacted from inputs.
+fn predicate(
+    info: &PluginInfo,
+    digest: &str,
+    inputs: &[Input],
+    effective: &Effective,
+    context: &StepContext,
+    secret_values: &[String],
+) -> Predicate {
+    let inputs: serde_json::Map<String, serde_json::Value> = inputs
+        .iter()
+        .map(|i| {
+            (
+                i.name.clone(),
+                serde_json::from_str(&i.value).unwrap_or(serde_json::Value::Null),
+            )
+        })
+        .collect();
+    Predicate {
+        plugin: tollgate_attest::PluginRef {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            digest: digest.to_string(),
+        },
+        inputs: tollgate_attest::redact(&inputs, secret_values),
+        grants: effective.to_json(),
+        context: tollgate_attest::RunContext {
+            repository: context.repository.clone(),
+            sha: context.sha.clone(),
+            git_ref: context.git_ref.clone(),
+            run_id: context.run_id.clone(),
+            workflow: context.workflow.clone(),
+        },
+        started_at: tollgate_attest::rfc3339(std::time::SystemTime::now()),
+        finished_at: String::new(),
+        outcome: "running".into(),
+    }
 }
 
 fn plugin_error(plugin: &str, error: PluginError) -> Error {

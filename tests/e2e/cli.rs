@@ -96,3 +96,31 @@ async fn a_corrupt_cache_entry_is_recompiled() {
         "the entry was rewritten"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_plugins_are_downloaded_pinned_and_cached() {
+    let pki = crate::support::TestPki::new(30);
+    let noop = std::fs::read(guest("noop")).unwrap();
+    let server =
+        crate::support::Server::start_tls(crate::support::Reply::ok("any").bytes(noop), pki.server.clone()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let ca = pki.ca().display().to_string();
+    let url = format!("{}#sha256={}", server.url("/noop.wasm"), sha256_of(guest("noop")));
+    let fetch = |reference: String| {
+        let mut cmd = tollgate();
+        cmd.env("TOLLGATE_CACHE_DIR", cache.path())
+            .args(["run", &reference, "--ca-cert", &ca]);
+        cmd
+    };
+    let r = run_cmd(&mut fetch(url.clone())).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(server.hits(), 1);
+    let r = run_cmd(&mut fetch(url)).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(server.hits(), 1, "the second run used the cached download");
+    // The server's bytes do not match this pin: refused before anything runs.
+    let wrong = format!("{}#sha256={}", server.url("/other.wasm"), "1".repeat(64));
+    let r = run_cmd(&mut fetch(wrong)).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.stderr.contains("digest mismatch"), "{}", r.stderr);
+}

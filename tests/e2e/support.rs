@@ -84,7 +84,7 @@ pub async fn run_cmd(cmd: &mut tokio::process::Command) -> Run {
 pub struct Reply {
     pub status: u16,
     pub delay: Duration,
-    pub body: String,
+    pub body: Bytes,
     pub headers: Vec<(String, String)>,
 }
 
@@ -93,7 +93,7 @@ impl Reply {
         Self {
             status: 200,
             delay: Duration::ZERO,
-            body: format!(r#"{{"status":"UP","region":"{region}"}}"#),
+            body: Bytes::from(format!(r#"{{"status":"UP","region":"{region}"}}"#)),
             headers: vec![
                 ("x-region".into(), region.into()),
                 ("content-type".into(), "application/json".into()),
@@ -112,7 +112,12 @@ impl Reply {
     }
 
     pub fn body(mut self, body: &str) -> Self {
-        self.body = body.into();
+        self.body = Bytes::from(body.to_string());
+        self
+    }
+
+    pub fn bytes(mut self, body: Vec<u8>) -> Self {
+        self.body = Bytes::from(body);
         self
     }
 }
@@ -163,7 +168,7 @@ impl Server {
                             for (k, v) in &reply.headers {
                                 response = response.header(k, v);
                             }
-                            response.body(Full::new(Bytes::from(reply.body)))
+                            response.body(Full::new(reply.body))
                         }
                     });
                     let http = hyper::server::conn::http1::Builder::new();

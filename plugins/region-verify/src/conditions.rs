@@ -376,7 +376,7 @@ impl Actual {
         let full = match self {
             Self::Number(n) => format_number(*n),
             Self::Duration(ms) => format_ms(*ms),
-            Self::Text(t) => t.clone(),
+            Self::Text(t) | Self::Json(Value::String(t)) => t.clone(),
             Self::Json(v) => v.to_string(),
         };
         truncate(&full, MAX_SHOWN)

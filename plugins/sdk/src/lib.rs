@@ -5,7 +5,7 @@
 //! plugin's logic in plain modules that do not call the host, so it also compiles and is
 //! unit-tested natively; the host imports only work inside a component.
 //!
-//! ```ignore
+//! ```text
 //! struct Hello;
 //! impl tollgate_sdk::Plugin for Hello {
 //!     fn describe() -> tollgate_sdk::PluginInfo { /* … */ }

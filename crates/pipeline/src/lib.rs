@@ -1,0 +1,23 @@
+//! Tollgate pipeline files: model, validation with positions, expressions, JSON Schema.
+//!
+//! [`parse`] reads a pipeline file into a [`Pipeline`] or reports every problem as a [`Diagnostic`] with
+//! `file:line:column`. [`Expr`] and [`Template`] are the `${{ }}` language; the executor evaluates them
+//! against its own [`Context`].
+
+mod diagnostic;
+mod expr;
+mod load;
+mod model;
+mod yaml;
+
+pub use diagnostic::{Diagnostic, Pos, Span, did_you_mean};
+pub use expr::{
+    Context, EvalError, Expr, ExprError, JobStatus, Reference, StaticContext, Template, ValueTemplate, loose_eq,
+    to_number, to_string, truthy,
+};
+pub use load::parse;
+pub use model::{
+    ALLOW_KEYS, ARTIFACT_KEYS, Allow, ArtifactDecl, AxisValues, CONTEXT_ROOTS, GITHUB_PERMISSIONS, GroupStep,
+    INPUT_KEYS, Input, Matrix, MatrixAxis, Pipeline, RunStep, STEP_KEYS, Section, Step, StepKind, StepVisit,
+    TOP_LEVEL_KEYS, UsesStep,
+};

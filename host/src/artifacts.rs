@@ -1,0 +1,150 @@
+//! The artifact service of a run: which store, which signing key, which keys are trusted,
+//! and the provenance (predicate) recorded for what each step produces.
+//!
+//! Artifacts a plugin `put`s are sealed immediately and sealed again when the step ends, so
+//! their statement carries the step's final outcome.
+
+use crate::error::{Error, Result};
+use crate::events::{Event, Sink};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tollgate_attest::{Policy, Predicate, PublicKey, Signer, Store};
+
+/// Where artifacts live and how they are signed and checked.
+pub struct ArtifactConfig {
+    pub store: Store,
+    pub signer: Option<Signer>,
+    pub policy: Policy,
+}
+
+/// Key material and places, as the command line or the action gives them.
+#[derive(Debug, Clone, Default)]
+pub struct ArtifactOptions {
+    pub dir: PathBuf,
+    /// PEM text of the private key (from `--signing-key FILE` or `TOLLGATE_SIGNING_KEY`).
+    pub signing_key: Option<String>,
+    /// PEM texts of trusted public keys.
+    pub public_keys: Vec<String>,
+    pub allow_unsigned: bool,
+}
+
+impl ArtifactConfig {
+    pub fn new(options: &ArtifactOptions) -> Result<Self> {
+        let store = Store::open(&options.dir)
+            .map_err(|e| Error::invalid("--artifacts", options.dir.display().to_string(), e.to_string()))?;
+        let signer = options
+            .signing_key
+            .as_deref()
+            .map(Signer::from_pem)
+            .transpose()
+            .map_err(|e| {
+                Error::invalid(
+                    "signing key",
+                    "TOLLGATE_SIGNING_KEY / --signing-key",
+                    format!("{e}; make one with `tollgate keygen`"),
+                )
+            })?;
+        let mut trusted = options
+            .public_keys
+            .iter()
+            .map(|pem| PublicKey::from_pem(pem))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::invalid("public key", "TOLLGATE_PUBLIC_KEY / --public-key", e.to_string()))?;
+        // What this run signs, it trusts.
+        if let Some(signer) = &signer {
+            trusted.push(signer.public());
+        }
+        Ok(Self {
+            store,
+            signer,
+            policy: Policy {
+                trusted,
+                allow_unsigned: options.allow_unsigned,
+                expect_subject: None,
+            },
+        })
+    }
+}
+
+/// Read a key file, with a message that says which flag named it.
+pub fn read_key_file(flag: &'static str, path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::invalid(flag, path.display().to_string(), e.to_string()))
+}
+
+/// One artifact a step produced, kept until the step's outcome is known.
+struct Produced {
+    name: String,
+    media_type: String,
+    data: Vec<u8>,
+}
+
+/// A step's view of the artifact service.
+pub struct StepArtifacts {
+    config: Arc<ArtifactConfig>,
+    predicate: Predicate,
+    sink: Arc<dyn Sink>,
+    produced: Vec<Produced>,
+}
+
+impl StepArtifacts {
+    pub fn new(config: Arc<ArtifactConfig>, predicate: Predicate, sink: Arc<dyn Sink>) -> Self {
+        Self {
+            config,
+            predicate,
+            sink,
+            produced: Vec::new(),
+        }
+    }
+
+    /// Store and seal an artifact now; it is sealed again with the outcome by [`finish`].
+    pub fn put(&mut self, name: &str, media_type: &str, data: Vec<u8>) -> Result<String, tollgate_attest::Error> {
+        let stored = self.seal(name, media_type, &data, "running")?;
+        if !stored.signed {
+            self.sink.emit(Event::host_warning(format!(
+                "artifact `{name}` is stored UNSIGNED: no signing key; set TOLLGATE_SIGNING_KEY or --signing-key (make one with `tollgate keygen`)"
+            )));
+        }
+        self.produced.retain(|p| p.name != name);
+        self.produced.push(Produced {
+            name: name.to_string(),
+            media_type: media_type.to_string(),
+            data,
+        });
+        Ok(stored.digest)
+    }
+
+    /// Fetch and verify an artifact by name or digest.
+    pub fn get(&self, reference: &str) -> Result<tollgate_attest::Artifact, tollgate_attest::Error> {
+        self.config.store.get(reference, &self.config.policy)
+    }
+
+    fn seal(
+        &self,
+        name: &str,
+        media_type: &str,
+        data: &[u8],
+        outcome: &str,
+    ) -> Result<tollgate_attest::Stored, tollgate_attest::Error> {
+        let mut predicate = self.predicate.clone();
+        predicate.finished_at = tollgate_attest::rfc3339(std::time::SystemTime::now());
+        predicate.outcome = outcome.to_string();
+        self.config
+            .store
+            .put(name, media_type, data, &predicate, self.config.signer.as_ref())
+    }
+
+    /// Seal every artifact again with the step's final outcome.
+    pub fn finish(&mut self, outcome: &str) -> Vec<(String, String)> {
+        let mut sealed = Vec::new();
+        for p in std::mem::take(&mut self.produced) {
+            match self.seal(&p.name, &p.media_type, &p.data, outcome) {
+                Ok(stored) => sealed.push((p.name, stored.digest)),
+                Err(e) => self.sink.emit(Event::host_warning(format!(
+                    "artifact `{}` could not be sealed: {e}",
+                    p.name
+                ))),
+            }
+        }
+        sealed
+    }
+}
