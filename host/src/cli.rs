@@ -43,6 +43,9 @@ pub enum Command {
     /// List or describe plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run a pipeline file.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
     /// Write an ed25519 key pair for signing artifacts (PREFIX.key and PREFIX.pub).
     Keygen {
         /// Path prefix of the two files.
@@ -52,6 +55,36 @@ pub enum Command {
     /// Verify an artifact: its digest, its signature and its subject.
     #[command(after_help = "Exit codes: 0 verified; 1 verification failed; 2 usage error.")]
     Verify(VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Validate the whole file, then run its steps and `finally:` steps.
+    #[command(after_help = EXIT_CODES)]
+    Run(PipelineArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct PipelineArgs {
+    /// The pipeline file (see schema/pipeline.schema.json).
+    pub file: PathBuf,
+    /// A pipeline input, `NAME=VALUE` (VALUE is YAML).
+    #[arg(long = "input", value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+    /// Print the steps and the grants each gets, then stop.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Secrets steps may be granted (`allow.secrets`); values come from the environment.
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// Trust this PEM CA certificate for plugin HTTPS.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -182,10 +215,13 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
             let mode = Mode::detect(args.json);
             run_step(mode, *args).await
         }
-        Command::Action => {
-            let mode = Mode::Actions;
-            let args = action_args()?;
-            run_step(mode, args).await
+        Command::Action => match runner::action_input("pipeline") {
+            Some(file) => run_pipeline(Mode::Actions, action_pipeline_args(file)?).await,
+            None => run_step(Mode::Actions, action_args()?).await,
+        },
+        Command::Pipeline(PipelineCommand::Run(args)) => {
+            let mode = Mode::detect(args.json);
+            run_pipeline(mode, args).await
         }
         Command::Plugin(PluginCommand::List { json }) => list(json),
         Command::Plugin(PluginCommand::Describe { plugin, json }) => describe(&plugin, json).await,
@@ -203,6 +239,58 @@ async fn run_step(mode: Mode, args: RunArgs) -> Result<ExitCode> {
     let result = step::run(&runtime, request, printer).await?;
     runner::report(mode, &result)?;
     Ok(result.exit_code())
+}
+
+async fn run_pipeline(mode: Mode, args: PipelineArgs) -> Result<ExitCode> {
+    let pipeline = crate::pipeline::load(&args.file)?;
+    if args.dry_run {
+        print!("{}", crate::pipeline::dry_run(&pipeline));
+        return Ok(ExitCode::Success);
+    }
+    let mut given = BTreeMap::new();
+    for pair in &args.inputs {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::invalid("--input", pair.clone(), "write `NAME=VALUE`"))?;
+        let value: serde_json::Value =
+            serde_yaml_ng::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        given.insert(name.trim().to_string(), value);
+    }
+    let secret_values = runner::secret_values(&args.secrets);
+    runner::mask_secrets(mode, secret_values.values().cloned());
+    let env = crate::pipeline::PipelineEnv {
+        runtime: Arc::new(Runtime::new(step::default_cache_dir())?),
+        mode,
+        artifacts: Arc::new(ArtifactConfig::new(&args.keys.options()?)?),
+        tls: crate::net::tls_config(&args.ca_certs).map_err(|e| Error::invalid("--ca-cert", "", e))?,
+        context: runner::context(pipeline.name.as_deref().unwrap_or("pipeline")),
+        secret_values,
+    };
+    let result = crate::pipeline::run(&pipeline, &env, given).await?;
+    runner::report_pipeline(mode, &result)?;
+    Ok(result.exit_code())
+}
+
+/// The action's inputs for a pipeline run; `inputs` is a YAML mapping.
+fn action_pipeline_args(file: String) -> Result<PipelineArgs> {
+    let mut args = PipelineArgs {
+        file: PathBuf::from(file),
+        secrets: runner::action_list("secrets"),
+        ..PipelineArgs::default()
+    };
+    if let Some(inputs) = runner::action_input("inputs") {
+        let map: BTreeMap<String, serde_json::Value> = serde_yaml_ng::from_str(&inputs).map_err(|e| {
+            Error::invalid(
+                "`inputs` input",
+                inputs.clone(),
+                format!("{e}; write a YAML mapping of input names to values"),
+            )
+        })?;
+        for (name, value) in map {
+            args.inputs.push(format!("{name}={value}"));
+        }
+    }
+    Ok(args)
 }
 
 /// Validate raw flags into a step request.

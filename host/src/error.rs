@@ -78,6 +78,9 @@ pub enum Error {
     #[error("{plugin} was denied a capability at run time: {message}")]
     Denied { plugin: String, message: String },
 
+    #[error("the pipeline file is invalid:\n{diagnostics}")]
+    Pipeline { diagnostics: String },
+
     #[error("runner integration: {0}")]
     Runner(String),
 
@@ -96,6 +99,7 @@ impl Error {
             | Error::DigestMismatch { .. }
             | Error::Io { .. }
             | Error::InvalidPlugin { .. }
+            | Error::Pipeline { .. }
             | Error::Denied { .. } => ExitCode::Usage,
             Error::Timeout { .. }
             | Error::OutOfMemory { .. }

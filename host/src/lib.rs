@@ -13,6 +13,7 @@ pub mod events;
 pub mod imports;
 pub mod inputs;
 pub mod net;
+pub mod pipeline;
 pub mod runner;
 pub mod runtime;
 pub mod sources;

@@ -126,17 +126,41 @@ pub fn escape_property(text: &str) -> String {
 
 /// Make untrusted text safe to print as plain log lines under a prefix: no control
 /// characters, and no legacy `##[command]` marker.
-fn neutralise(text: &str) -> String {
-    text.chars()
+pub fn neutralise(text: &str) -> String {
+    strip_ansi(text)
+        .chars()
         .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
         .collect::<String>()
         .replace("##[", "# #[")
+}
+
+/// Drop ANSI escape sequences (colours from tools like terraform) so logs stay readable.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        if chars.next_if_eq(&'[').is_some() {
+            // CSI: parameters and intermediates, then one final byte in @..~.
+            while let Some(next) = chars.next() {
+                if ('@'..='~').contains(&next) {
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Prints events as they happen, in the mode's format.
 pub struct Printer {
     mode: Mode,
     plugin: Mutex<String>,
+    /// A pipeline step's printer keeps the step's label as its prefix.
+    fixed: bool,
 }
 
 impl Printer {
@@ -144,6 +168,16 @@ impl Printer {
         Self {
             mode,
             plugin: Mutex::new("tollgate".into()),
+            fixed: false,
+        }
+    }
+
+    /// A printer whose prefix is a pipeline step's label.
+    pub fn for_step(mode: Mode, label: &str) -> Self {
+        Self {
+            mode,
+            plugin: Mutex::new(label.to_string()),
+            fixed: true,
         }
     }
 
@@ -155,9 +189,11 @@ impl Printer {
     }
 
     fn prefix(&self, host: bool) -> String {
-        match host {
-            true => "tollgate".into(),
-            false => self.plugin.lock().map(|p| p.clone()).unwrap_or_default(),
+        let name = self.plugin.lock().map(|p| p.clone()).unwrap_or_default();
+        match (host, self.fixed) {
+            (true, true) => format!("tollgate:{name}"),
+            (true, false) => "tollgate".into(),
+            (false, _) => name,
         }
     }
 
@@ -232,7 +268,9 @@ impl Printer {
 
 impl Sink for Printer {
     fn plugin_named(&self, name: &str) {
-        self.set_plugin(name);
+        if !self.fixed {
+            self.set_plugin(name);
+        }
     }
 
     fn emit(&self, event: Event) {
@@ -491,6 +529,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn colours_are_stripped_and_controls_blanked() {
+        assert_eq!(neutralise("\x1b[1mPlan:\x1b[0m 4 to add\x07"), "Plan: 4 to add ");
+    }
+
+    #[test]
     fn workflow_command_data_cannot_break_out() {
         assert_eq!(
             escape_data("a%b\r\n::set-env name=x::y"),
@@ -529,4 +572,144 @@ mod tests {
         assert!(delimiter.starts_with("ghadelimiter_") && !value.contains(&delimiter));
         assert_eq!(text, format!("report<<{delimiter}\n{value}\n{delimiter}\n"));
     }
+}
+
+/// Report a finished pipeline, in the mode's format.
+pub fn report_pipeline(mode: Mode, result: &crate::pipeline::PipelineResult) -> Result<()> {
+    match mode {
+        Mode::Actions => {
+            let mut outputs = result.outputs.clone();
+            outputs.insert("status".into(), pipeline_status(result).into());
+            outputs.insert(
+                "outputs".into(),
+                serde_json::to_string(&result.outputs).unwrap_or_default(),
+            );
+            if let Some(path) = env("GITHUB_OUTPUT") {
+                append(&path, &github_output(&outputs)?)?;
+            }
+            if let Some(path) = env("GITHUB_STEP_SUMMARY") {
+                append(&path, &pipeline_markdown(result))?;
+            }
+            let (cmd, text) = match result.exit_code() {
+                crate::error::ExitCode::Success => ("notice", format!("pipeline {} succeeded", result.name)),
+                _ => ("error", format!("pipeline {} {}", result.name, pipeline_status(result))),
+            };
+            print_stdout(&format!("::{cmd} title=tollgate::{}\n", escape_data(&text)));
+            Ok(())
+        }
+        Mode::Local { color } => {
+            print_stdout(&pipeline_text(result, color));
+            Ok(())
+        }
+        Mode::Json => {
+            let steps: Vec<serde_json::Value> = result
+                .steps
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "id": s.id,
+                        "kind": s.kind,
+                        "outcome": outcome_name(s.outcome),
+                        "conclusion": outcome_name(s.conclusion),
+                        "message": s.message,
+                        "duration_ms": s.duration.as_millis() as u64,
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "pipeline": result.name,
+                "status": pipeline_status(result),
+                "exit_code": result.exit_code() as u8,
+                "steps": steps,
+                "outputs": result.outputs,
+                "summary": result.summary,
+            });
+            print_stdout(&format!("{doc:#}\n"));
+            Ok(())
+        }
+    }
+}
+
+fn outcome_name(o: crate::pipeline::Outcome) -> &'static str {
+    use crate::pipeline::Outcome;
+    match o {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+        Outcome::Cancelled => "cancelled",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+fn pipeline_status(result: &crate::pipeline::PipelineResult) -> &'static str {
+    match result.status {
+        tollgate_pipeline::JobStatus::Success => "success",
+        tollgate_pipeline::JobStatus::Failure => "failure",
+        tollgate_pipeline::JobStatus::Cancelled => "cancelled",
+    }
+}
+
+fn outcome_mark(o: crate::pipeline::Outcome) -> &'static str {
+    use crate::pipeline::Outcome;
+    match o {
+        Outcome::Success => "✔",
+        Outcome::Failure => "✘",
+        Outcome::Cancelled => "⊘",
+        Outcome::Skipped => "–",
+    }
+}
+
+fn pipeline_text(result: &crate::pipeline::PipelineResult, color: bool) -> String {
+    let ok = result.exit_code() == crate::error::ExitCode::Success;
+    let head = format!(
+        "{} pipeline {}: {}",
+        if ok { "✔" } else { "✘" },
+        result.name,
+        pipeline_status(result)
+    );
+    let head = match (color, ok) {
+        (true, true) => format!("\x1b[1;32m{head}\x1b[0m"),
+        (true, false) => format!("\x1b[1;31m{head}\x1b[0m"),
+        _ => head,
+    };
+    let width = result.steps.iter().map(|s| s.id.chars().count()).max().unwrap_or(0);
+    let mut out = format!("{head}\n");
+    for s in &result.steps {
+        out.push_str(&format!(
+            "  {} {:<width$}  {:<9} {:>7}  {}\n",
+            outcome_mark(s.outcome),
+            s.id,
+            outcome_name(s.outcome),
+            format!("{:.1}s", s.duration.as_secs_f64()),
+            neutralise(&s.message)
+        ));
+    }
+    if !result.outputs.is_empty() {
+        out.push_str("\noutputs:\n");
+        for (name, value) in &result.outputs {
+            out.push_str(&format!("  {name} = {}\n", preview(value)));
+        }
+    }
+    out
+}
+
+fn pipeline_markdown(result: &crate::pipeline::PipelineResult) -> String {
+    let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+    let mut md = format!(
+        "### Pipeline {}: {}\n\n| Step | Outcome | Time | Message |\n|---|---|---|---|\n",
+        cell(&result.name),
+        pipeline_status(result)
+    );
+    for s in &result.steps {
+        md.push_str(&format!(
+            "| {} | {} {} | {:.1}s | {} |\n",
+            cell(&s.id),
+            outcome_mark(s.outcome),
+            outcome_name(s.outcome),
+            s.duration.as_secs_f64(),
+            cell(&s.message)
+        ));
+    }
+    md.push('\n');
+    md.push_str(&result.summary);
+    md
 }

@@ -707,6 +707,11 @@ impl Loader<'_> {
                 "plugins register artifacts themselves; `artifacts:` is for `run` steps",
             ),
             (
+                "use-artifacts",
+                "run",
+                "plugins fetch and verify artifacts themselves; `use-artifacts:` is for `run` steps",
+            ),
+            (
                 "env",
                 "run",
                 "plugins see no environment variables; pass values with `with:`",
@@ -759,10 +764,14 @@ impl Loader<'_> {
                 let artifacts = get(entries, "artifacts")
                     .map(|n| self.artifacts(n, &scope))
                     .unwrap_or_default();
+                let use_artifacts = get(entries, "use-artifacts")
+                    .map(|n| self.artifacts(n, &scope))
+                    .unwrap_or_default();
                 StepKind::Run(RunStep {
                     run: run.unwrap_or_else(|| Template::literal("")),
                     working_directory,
                     artifacts,
+                    use_artifacts,
                 })
             }
             Some(_) => {

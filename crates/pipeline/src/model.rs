@@ -25,6 +25,7 @@ pub const STEP_KEYS: &[&str] = &[
     "env",
     "working-directory",
     "artifacts",
+    "use-artifacts",
     "matrix",
     "max-parallel",
 ];
@@ -113,7 +114,10 @@ pub struct UsesStep {
 pub struct RunStep {
     pub run: Template,
     pub working_directory: Option<Template>,
+    /// Files registered as signed artifacts after the command succeeds.
     pub artifacts: Vec<ArtifactDecl>,
+    /// Artifacts verified (digest, signature, subject) and written to `path` before the command runs.
+    pub use_artifacts: Vec<ArtifactDecl>,
 }
 
 /// Nested steps, run in order.

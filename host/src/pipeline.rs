@@ -1,0 +1,851 @@
+//! Runs a validated pipeline file: steps in order with `if:`, fan-out over a matrix with
+//! bounded concurrency, `run:` commands outside the sandbox, artifacts in and out, and
+//! `finally:` steps after success, failure, a timeout or SIGINT/SIGTERM.
+//!
+//! The file format, validation and expressions live in `tollgate-pipeline`; this module only
+//! executes. Results are kept per step (and per fan-out item) for expressions and the report.
+
+use crate::artifacts::{ArtifactConfig, StepArtifacts};
+use crate::bindings::tollgate::plugin::types::StepContext;
+use crate::capabilities::{Grants, OriginPattern, parse_github_permission};
+use crate::error::{Error, ExitCode, Result};
+use crate::events::{Event, Sink};
+use crate::inputs::Given;
+use crate::runner::{Mode, Printer};
+use crate::runtime::{Limits, Runtime};
+use crate::sources::PluginRef;
+use crate::step::{self, StepRequest};
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::watch;
+use tollgate_pipeline::{JobStatus, Pipeline, Section, StaticContext, Step, StepKind};
+
+/// How a step (or fan-out item) ended, in GitHub's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Cancelled,
+    Skipped,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// One line of the pipeline report.
+#[derive(Debug, Clone)]
+pub struct StepLine {
+    pub id: String,
+    pub kind: &'static str,
+    pub outcome: Outcome,
+    /// `success` when `continue-on-error` absorbed a failure.
+    pub conclusion: Outcome,
+    pub message: String,
+    pub duration: Duration,
+}
+
+/// What a finished pipeline reports.
+pub struct PipelineResult {
+    pub name: String,
+    pub status: JobStatus,
+    pub steps: Vec<StepLine>,
+    pub outputs: BTreeMap<String, String>,
+    pub summary: String,
+}
+
+impl PipelineResult {
+    pub fn exit_code(&self) -> ExitCode {
+        match self.status {
+            JobStatus::Success => ExitCode::Success,
+            JobStatus::Failure | JobStatus::Cancelled => ExitCode::Failure,
+        }
+    }
+}
+
+/// Everything a pipeline run needs besides the file.
+pub struct PipelineEnv {
+    pub runtime: Arc<Runtime>,
+    pub mode: Mode,
+    pub artifacts: Arc<ArtifactConfig>,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub context: StepContext,
+    /// Values of secrets named in `allow.secrets`, by name.
+    pub secret_values: HashMap<String, String>,
+}
+
+/// The record of one step, as expressions see it under `steps.<id>`.
+#[derive(Debug, Clone)]
+struct Record {
+    outcome: Outcome,
+    conclusion: Outcome,
+    outputs: Map<String, Value>,
+}
+
+impl Record {
+    fn to_json(&self) -> Value {
+        json!({
+            "outcome": self.outcome.as_str(),
+            "conclusion": self.conclusion.as_str(),
+            "outputs": self.outputs,
+        })
+    }
+
+    fn skipped() -> Self {
+        Self {
+            outcome: Outcome::Skipped,
+            conclusion: Outcome::Skipped,
+            outputs: Map::new(),
+        }
+    }
+}
+
+/// Steps visible to expressions: outer steps, then this level's (a group or fan-out item).
+#[derive(Clone, Default)]
+struct Scope {
+    steps: Map<String, Value>,
+    matrix: Map<String, Value>,
+    /// Rendered environment for `run` steps.
+    env: BTreeMap<String, String>,
+}
+
+type Template = tollgate_pipeline::Template;
+
+struct Run<'a> {
+    env: &'a PipelineEnv,
+    inputs: Map<String, Value>,
+    status: Mutex<JobStatus>,
+    lines: Mutex<Vec<StepLine>>,
+    summary: Mutex<String>,
+    cancel: watch::Receiver<bool>,
+    /// Directory relative paths in the file resolve against.
+    cwd: PathBuf,
+}
+
+/// Parse and validate a pipeline file; every problem is reported with its position.
+pub fn load(path: &Path) -> Result<Pipeline> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    tollgate_pipeline::parse(&path.display().to_string(), &text).map_err(|diagnostics| Error::Pipeline {
+        diagnostics: diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"),
+    })
+}
+
+/// Run `pipeline`; SIGINT/SIGTERM cancel the steps and still run `finally:`.
+pub async fn run(pipeline: &Pipeline, env: &PipelineEnv, given: BTreeMap<String, Value>) -> Result<PipelineResult> {
+    let inputs = pipeline.bind_inputs(&given).map_err(|problems| Error::InvalidInput {
+        input: "inputs".into(),
+        message: problems.join("; "),
+    })?;
+    let (cancel_tx, cancel) = watch::channel(false);
+    let signals = tokio::spawn(forward_signals(cancel_tx));
+    let run = Run {
+        env,
+        inputs,
+        status: Mutex::new(JobStatus::Success),
+        lines: Mutex::new(Vec::new()),
+        summary: Mutex::new(String::new()),
+        cancel,
+        cwd: std::env::current_dir().map_err(|e| Error::io(".", e))?,
+    };
+    let mut scope = Scope::default();
+    scope.env = run.render_env(&pipeline.env, &scope)?;
+    run.steps(&pipeline.steps, &mut scope, Section::Steps).await;
+    // `finally:` runs to completion even after a cancel: it is where locks are released.
+    run.steps(&pipeline.finally, &mut scope, Section::Finally).await;
+    signals.abort();
+    let ctx = run.context(&scope);
+    let mut outputs = BTreeMap::new();
+    for (name, template) in &pipeline.outputs {
+        let value = template.render(&ctx).unwrap_or_else(|e| {
+            env.mode_sink("pipeline")
+                .emit(Event::host_warning(format!("output `{name}`: {e}")));
+            String::new()
+        });
+        outputs.insert(name.clone(), value);
+    }
+    let status = *lock(&run.status);
+    Ok(PipelineResult {
+        name: pipeline.name.clone().unwrap_or_else(|| pipeline.file.clone()),
+        status,
+        steps: std::mem::take(&mut *lock(&run.lines)),
+        outputs,
+        summary: std::mem::take(&mut *lock(&run.summary)),
+    })
+}
+
+async fn forward_signals(cancel: watch::Sender<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    let _ = cancel.send(true);
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl PipelineEnv {
+    fn mode_sink(&self, label: &str) -> Arc<dyn Sink> {
+        Arc::new(Printer::for_step(self.mode, label))
+    }
+}
+
+impl Run<'_> {
+    fn context(&self, scope: &Scope) -> StaticContext {
+        let env: Map<String, Value> = scope
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        StaticContext::new()
+            .with("steps", Value::Object(scope.steps.clone()))
+            .with("inputs", Value::Object(self.inputs.clone()))
+            .with("matrix", Value::Object(scope.matrix.clone()))
+            .with("env", Value::Object(env))
+            .with("github", github_context(&self.env.context))
+            .with_status(self.job_status())
+    }
+
+    fn render_env(&self, env: &BTreeMap<String, Template>, scope: &Scope) -> Result<BTreeMap<String, String>> {
+        let ctx = self.context(scope);
+        let mut rendered = scope.env.clone();
+        for (name, template) in env {
+            let value = template.render(&ctx).map_err(|e| Error::InvalidInput {
+                input: format!("env.{name}"),
+                message: e.to_string(),
+            })?;
+            rendered.insert(name.clone(), value);
+        }
+        Ok(rendered)
+    }
+
+    fn job_status(&self) -> JobStatus {
+        if *self.cancel.borrow() {
+            return JobStatus::Cancelled;
+        }
+        *lock(&self.status)
+    }
+
+    fn fail(&self) {
+        let mut status = lock(&self.status);
+        if *status == JobStatus::Success {
+            *status = JobStatus::Failure;
+        }
+    }
+
+    fn note(&self, line: StepLine) {
+        let sink = self.env.mode_sink(&line.id);
+        let text = format!("{} {}: {}", line.id, line.outcome.as_str(), line.message);
+        let event = match line.conclusion {
+            Outcome::Failure => Event::host_warning(text),
+            _ => Event::host_notice(text),
+        };
+        sink.emit(event);
+        lock(&self.lines).push(line);
+    }
+
+    async fn steps(&self, steps: &[Step], scope: &mut Scope, section: Section) {
+        for step in steps {
+            let record = self.step(step, scope, section).await;
+            scope.steps.insert(step.id.clone(), record.to_json());
+        }
+    }
+
+    /// One step, fanned out when it has a matrix.
+    async fn step(&self, step: &Step, scope: &Scope, section: Section) -> Record {
+        let Some(matrix) = &step.matrix else {
+            return self.guarded(step, scope, section).await;
+        };
+        let items = match matrix.expand(&self.context(scope)) {
+            Ok(items) => items,
+            Err(e) => {
+                return self.finish(
+                    step,
+                    Outcome::Failure,
+                    format!("matrix: {e}"),
+                    Instant::now(),
+                    Map::new(),
+                );
+            }
+        };
+        let parallel = matrix.max_parallel.map_or(items.len(), |n| n as usize).max(1);
+        let started = Instant::now();
+        let runs = futures::stream::iter(items.into_iter().map(|item| {
+            let mut item_scope = scope.clone();
+            let label = item_label(&item);
+            item_scope.matrix.extend(item);
+            async move {
+                let record = self.guarded_item(step, &item_scope, section, &label).await;
+                (label, record)
+            }
+        }))
+        .buffered(parallel)
+        .collect::<Vec<_>>()
+        .await;
+        // Fan-out outputs: `steps.ID.outputs.NAME` maps each item label to its value.
+        let mut outputs = Map::new();
+        let mut failed = Vec::new();
+        for (label, record) in &runs {
+            for (name, value) in &record.outputs {
+                let entry = outputs.entry(name.clone()).or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(map) = entry {
+                    map.insert(label.clone(), value.clone());
+                }
+            }
+            if record.outcome == Outcome::Failure {
+                failed.push(label.clone());
+            }
+        }
+        let outcome = if runs.iter().any(|(_, r)| r.outcome == Outcome::Cancelled) {
+            Outcome::Cancelled
+        } else if !failed.is_empty() {
+            Outcome::Failure
+        } else if runs.iter().all(|(_, r)| r.outcome == Outcome::Skipped) {
+            Outcome::Skipped
+        } else {
+            Outcome::Success
+        };
+        let message = match failed.is_empty() {
+            true => format!("{} item(s)", runs.len()),
+            false => format!(
+                "{} of {} item(s) failed: {}",
+                failed.len(),
+                runs.len(),
+                failed.join(", ")
+            ),
+        };
+        self.finish(step, outcome, message, started, outputs)
+    }
+
+    async fn guarded(&self, step: &Step, scope: &Scope, section: Section) -> Record {
+        self.guarded_item(step, scope, section, &step.id).await
+    }
+
+    /// `if:`, the step's timeout and cancellation around one execution.
+    async fn guarded_item(&self, step: &Step, scope: &Scope, section: Section, label: &str) -> Record {
+        let id = if label == step.id {
+            step.id.clone()
+        } else {
+            format!("{} [{label}]", step.id)
+        };
+        let started = Instant::now();
+        let ctx = self.context(scope);
+        match step.should_run(&ctx, section) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.note(line(
+                    &id,
+                    step,
+                    Outcome::Skipped,
+                    Outcome::Skipped,
+                    "condition was false".into(),
+                    started,
+                ));
+                return Record::skipped();
+            }
+            Err(e) => {
+                return self.record(&id, step, Outcome::Failure, format!("`if:` {e}"), started, Map::new());
+            }
+        }
+        let execution = self.execute(step, scope, &id);
+        let execution = async {
+            match step.timeout {
+                Some(limit) => tokio::time::timeout(limit, execution).await.unwrap_or_else(|_| {
+                    (
+                        Outcome::Failure,
+                        format!("timed out after {}", humantime::format_duration(limit)),
+                        Map::new(),
+                    )
+                }),
+                None => execution.await,
+            }
+        };
+        // A cancel stops the steps, not `finally:`: releasing a lock must not be cut short.
+        let (outcome, message, outputs) = if section == Section::Finally {
+            execution.await
+        } else {
+            let mut cancel = self.cancel.clone();
+            tokio::select! {
+                result = execution => result,
+                _ = cancel.wait_for(|c| *c) => (Outcome::Cancelled, "cancelled by a signal".into(), Map::new()),
+            }
+        };
+        self.record(&id, step, outcome, message, started, outputs)
+    }
+
+    fn record(
+        &self,
+        id: &str,
+        step: &Step,
+        outcome: Outcome,
+        message: String,
+        started: Instant,
+        outputs: Map<String, Value>,
+    ) -> Record {
+        let conclusion = match outcome {
+            Outcome::Failure if step.continue_on_error => Outcome::Success,
+            other => other,
+        };
+        if conclusion == Outcome::Failure {
+            self.fail();
+        }
+        self.note(line(id, step, outcome, conclusion, message, started));
+        Record {
+            outcome,
+            conclusion,
+            outputs,
+        }
+    }
+
+    fn finish(
+        &self,
+        step: &Step,
+        outcome: Outcome,
+        message: String,
+        started: Instant,
+        outputs: Map<String, Value>,
+    ) -> Record {
+        self.record(&step.id, step, outcome, message, started, outputs)
+    }
+
+    async fn execute(&self, step: &Step, scope: &Scope, label: &str) -> (Outcome, String, Map<String, Value>) {
+        let result = match &step.kind {
+            StepKind::Uses(uses) => self.uses(step, uses, scope, label).await,
+            StepKind::Run(run) => self.command(step, run, scope, label).await,
+            StepKind::Group(group) => {
+                let mut inner = scope.clone();
+                inner.env = match self.render_env(&step.env, scope) {
+                    Ok(env) => env,
+                    Err(e) => return (Outcome::Failure, e.to_string(), Map::new()),
+                };
+                Box::pin(self.steps(&group.steps, &mut inner, Section::Steps)).await;
+                let failed: Vec<String> = group
+                    .steps
+                    .iter()
+                    .filter(|s| inner.steps.get(&s.id).is_some_and(|r| r["conclusion"] == "failure"))
+                    .map(|s| s.id.clone())
+                    .collect();
+                match failed.is_empty() {
+                    true => Ok((Outcome::Success, format!("{} step(s)", group.steps.len()), Map::new())),
+                    false => Ok((Outcome::Failure, format!("failed: {}", failed.join(", ")), Map::new())),
+                }
+            }
+        };
+        result.unwrap_or_else(|e| (Outcome::Failure, e.to_string(), Map::new()))
+    }
+
+    async fn uses(
+        &self,
+        step: &Step,
+        uses: &tollgate_pipeline::UsesStep,
+        scope: &Scope,
+        label: &str,
+    ) -> Result<(Outcome, String, Map<String, Value>)> {
+        let ctx = self.context(scope);
+        let mut inputs = BTreeMap::new();
+        for (name, template) in &uses.with {
+            let value = template.eval(&ctx).map_err(|e| Error::InvalidInput {
+                input: name.clone(),
+                message: e.to_string(),
+            })?;
+            inputs.insert(name.clone(), Given::Value(value));
+        }
+        let allow = &uses.allow;
+        let mut grants = Grants {
+            net: allow
+                .net
+                .iter()
+                .map(|o| OriginPattern::parse(o))
+                .collect::<Result<_>>()?,
+            secrets: allow.secrets.clone(),
+            github: allow
+                .github
+                .iter()
+                .map(|p| parse_github_permission(p))
+                .collect::<Result<_>>()?,
+            ..Grants::default()
+        };
+        for dir in &allow.read {
+            grants.grant_dir(&self.cwd.join(dir), false)?;
+        }
+        for dir in &allow.write {
+            grants.grant_dir(&self.cwd.join(dir), true)?;
+        }
+        let defaults = Limits::default();
+        let mut context = self.env.context.clone();
+        context.step_id = label.to_string();
+        let request = StepRequest {
+            plugin: PluginRef::parse(&uses.uses)?,
+            inputs,
+            grants,
+            secret_values: self.env.secret_values.clone(),
+            limits: Limits {
+                timeout: allow.timeout.or(step.timeout).unwrap_or(defaults.timeout),
+                memory: allow.memory.unwrap_or(defaults.memory),
+            },
+            context,
+            resolve: HashMap::new(),
+            tls: self.env.tls.clone(),
+            artifacts: Some(self.env.artifacts.clone()),
+        };
+        let sink = self.env.mode_sink(label);
+        let result = step::run(&self.env.runtime, request, sink).await?;
+        if !result.produced.summary.is_empty() {
+            lock(&self.summary).push_str(&format!("## {label}\n\n{}\n\n", result.produced.summary));
+        }
+        let outputs: Map<String, Value> = result
+            .produced
+            .outputs
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        let (outcome, message) = match (&result.outcome, result.exit_code()) {
+            (Ok(report), ExitCode::Success) => (Outcome::Success, report.message.clone()),
+            (Ok(report), _) => (Outcome::Failure, report.message.clone()),
+            (Err(e), _) => (Outcome::Failure, e.to_string()),
+        };
+        Ok((outcome, message, outputs))
+    }
+
+    async fn command(
+        &self,
+        step: &Step,
+        run: &tollgate_pipeline::RunStep,
+        scope: &Scope,
+        label: &str,
+    ) -> Result<(Outcome, String, Map<String, Value>)> {
+        let ctx = self.context(scope);
+        let render = |t: &Template, what: &str| {
+            t.render(&ctx).map_err(|e| Error::InvalidInput {
+                input: format!("{label}.{what}"),
+                message: e.to_string(),
+            })
+        };
+        let script = render(&run.run, "run")?;
+        let dir = match &run.working_directory {
+            Some(t) => self.cwd.join(render(t, "working-directory")?),
+            None => self.cwd.clone(),
+        };
+        let env = self.render_env(&step.env, scope)?;
+        let sink = self.env.mode_sink(label);
+        for used in &run.use_artifacts {
+            let name = render(&used.name, "use-artifacts.name")?;
+            let path = dir.join(render(&used.path, "use-artifacts.path")?);
+            let mut policy = self.env.artifacts.policy.clone();
+            policy.expect_subject = Some(name.clone());
+            let artifact = match self.env.artifacts.store.get(&name, &policy) {
+                Ok(a) => a,
+                Err(e) => return Ok((Outcome::Failure, format!("artifact `{name}` refused: {e}"), Map::new())),
+            };
+            std::fs::write(&path, &artifact.data).map_err(|e| Error::io(&path, e))?;
+            sink.emit(Event::host_notice(format!(
+                "artifact `{name}` verified ({}{}) and written to {}",
+                artifact.digest,
+                artifact
+                    .signed_by
+                    .map(|k| format!(", signed by {k}"))
+                    .unwrap_or_else(|| ", UNSIGNED".into()),
+                path.display()
+            )));
+        }
+        let outputs_file = tempfile_path("output")?;
+        let (code, tail) = shell(
+            &script,
+            &dir,
+            &env,
+            &outputs_file,
+            &self.env.artifacts.store.dir().to_path_buf(),
+            sink.clone(),
+        )
+        .await?;
+        let mut outputs = parse_outputs(&std::fs::read_to_string(&outputs_file).unwrap_or_default());
+        let _ = std::fs::remove_file(&outputs_file);
+        outputs.insert("exit-code".into(), Value::String(code.to_string()));
+        if code != 0 {
+            let message = match tail {
+                Some(last) => format!("exited with {code}: {last}"),
+                None => format!("exited with {code}"),
+            };
+            return Ok((Outcome::Failure, message, outputs));
+        }
+        let mut digests = Map::new();
+        if !run.artifacts.is_empty() {
+            let mut store = StepArtifacts::new(
+                self.env.artifacts.clone(),
+                self.run_predicate(&script, &dir),
+                sink.clone(),
+            );
+            for decl in &run.artifacts {
+                let name = render(&decl.name, "artifacts.name")?;
+                let path = dir.join(render(&decl.path, "artifacts.path")?);
+                let data = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                let media_type = decl
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                store
+                    .put(&name, &media_type, data)
+                    .map_err(|e| Error::Runner(format!("artifact `{name}`: {e}")))?;
+            }
+            for (name, digest) in store.finish("success") {
+                digests.insert(name, Value::String(digest));
+            }
+            outputs.insert(
+                "artifacts".into(),
+                Value::String(Value::Object(digests.clone()).to_string()),
+            );
+        }
+        let message = match digests.len() {
+            0 => "exited with 0".to_string(),
+            n => format!("exited with 0; {n} artifact(s) signed"),
+        };
+        Ok((Outcome::Success, message, outputs))
+    }
+
+    fn run_predicate(&self, script: &str, dir: &Path) -> tollgate_attest::Predicate {
+        let context = &self.env.context;
+        let mut inputs = Map::new();
+        inputs.insert("run".into(), Value::String(script.to_string()));
+        inputs.insert("working-directory".into(), Value::String(dir.display().to_string()));
+        let secrets: Vec<String> = self.env.secret_values.values().cloned().collect();
+        tollgate_attest::Predicate {
+            plugin: tollgate_attest::PluginRef {
+                name: "run".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                digest: crate::runtime::digest(script.as_bytes()),
+            },
+            inputs: tollgate_attest::redact(&inputs, &secrets),
+            grants: json!({"native": "run steps execute outside the sandbox"}),
+            context: tollgate_attest::RunContext {
+                repository: context.repository.clone(),
+                sha: context.sha.clone(),
+                git_ref: context.git_ref.clone(),
+                run_id: context.run_id.clone(),
+                workflow: context.workflow.clone(),
+            },
+            started_at: tollgate_attest::rfc3339(std::time::SystemTime::now()),
+            finished_at: String::new(),
+            outcome: "running".into(),
+        }
+    }
+}
+
+fn line(id: &str, step: &Step, outcome: Outcome, conclusion: Outcome, message: String, started: Instant) -> StepLine {
+    StepLine {
+        id: id.to_string(),
+        kind: step.kind_name(),
+        outcome,
+        conclusion,
+        message,
+        duration: started.elapsed(),
+    }
+}
+
+/// `us-east`, or `us-east-large` for several axes.
+fn item_label(item: &Map<String, Value>) -> String {
+    item.values()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn github_context(context: &StepContext) -> Value {
+    json!({
+        "repository": context.repository,
+        "sha": context.sha,
+        "ref": context.git_ref,
+        "event_name": context.event,
+        "run_id": context.run_id,
+        "workflow": context.workflow,
+        "actor": context.actor,
+    })
+}
+
+fn tempfile_path(what: &str) -> Result<PathBuf> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Runner(format!("no randomness: {e}")))?;
+    Ok(std::env::temp_dir().join(format!("tollgate-{what}-{}", hex::encode(bytes))))
+}
+
+/// Kills the command's whole process group when dropped (cancel, timeout), so a
+/// `terraform` started by the script does not outlive its step.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
+            unsafe {
+                libc::kill(-pid, libc::SIGTERM);
+            }
+        }
+    }
+}
+
+/// Run `bash -eo pipefail -c SCRIPT`, streaming its output; returns the exit code and the
+/// last line it printed (for the failure message).
+async fn shell(
+    script: &str,
+    dir: &Path,
+    env: &BTreeMap<String, String>,
+    outputs_file: &Path,
+    artifacts_dir: &Path,
+    sink: Arc<dyn Sink>,
+) -> Result<(i32, Option<String>)> {
+    std::fs::write(outputs_file, "").map_err(|e| Error::io(outputs_file, e))?;
+    let mut child = tokio::process::Command::new("bash")
+        .args(["-eo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .envs(env)
+        .env("TOLLGATE_OUTPUT", outputs_file)
+        .env("TOLLGATE_ARTIFACTS", artifacts_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Error::Runner(format!("cannot start bash in {}: {e}", dir.display())))?;
+    let mut guard = GroupGuard(child.id());
+    let last = Arc::new(Mutex::new(None::<String>));
+    let (_, _, status) = tokio::join!(
+        pump(child.stdout.take(), sink.clone(), last.clone()),
+        pump(child.stderr.take(), sink.clone(), last.clone()),
+        child.wait()
+    );
+    let status = status.map_err(|e| Error::Runner(format!("waiting for bash: {e}")))?;
+    guard.0 = None;
+    let last = lock(&last).clone();
+    Ok((status.code().unwrap_or(128 + 15), last))
+}
+
+/// Forward a command's output line by line, remembering the last non-empty line.
+async fn pump<R: tokio::io::AsyncRead + Unpin>(
+    reader: Option<R>,
+    sink: Arc<dyn Sink>,
+    last: Arc<Mutex<Option<String>>>,
+) {
+    let Some(reader) = reader else { return };
+    let mut lines = BufReader::new(reader).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if !line.trim().is_empty() {
+            *lock(&last) = Some(crate::runner::neutralise(line.trim()));
+        }
+        sink.emit(Event::Log {
+            level: crate::bindings::tollgate::plugin::types::Level::Info,
+            message: line,
+            host: false,
+        });
+    }
+}
+
+/// `$TOLLGATE_OUTPUT`, in `$GITHUB_OUTPUT`'s format: `name=value` or `name<<DELIM` … `DELIM`.
+fn parse_outputs(text: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+            out.insert(name.trim().to_string(), Value::String(value.join("\n")));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.trim().to_string(), Value::String(value.to_string()));
+        }
+    }
+    out
+}
+
+/// `--dry-run`: every step with its kind, condition, fan-out and grants; nothing runs.
+pub fn dry_run(pipeline: &Pipeline) -> String {
+    let mut out = format!("pipeline {}\n", pipeline.name.as_deref().unwrap_or(&pipeline.file));
+    let mut section = None;
+    for visit in pipeline.walk_steps() {
+        if section != Some(visit.section) {
+            section = Some(visit.section);
+            out.push_str(match visit.section {
+                Section::Steps => "steps:\n",
+                Section::Finally => "finally (always runs, also after a failure, timeout or signal):\n",
+            });
+        }
+        let pad = "  ".repeat(visit.depth + 1);
+        let step = visit.step;
+        let what = match &step.kind {
+            StepKind::Uses(u) => format!("uses {}", u.uses),
+            StepKind::Run(r) => format!(
+                "run `{}` (native, outside the sandbox)",
+                r.run.source().lines().next().unwrap_or_default()
+            ),
+            StepKind::Group(g) => format!("group of {} step(s)", g.steps.len()),
+        };
+        out.push_str(&format!("{pad}- {}: {what}\n", step.id));
+        if let Some(condition) = &step.condition {
+            out.push_str(&format!("{pad}    if: {}\n", condition.source()));
+        }
+        if let Some(matrix) = &step.matrix {
+            let keys: Vec<&str> = matrix.keys().collect();
+            let parallel = matrix.max_parallel.map_or("all".to_string(), |n| n.to_string());
+            out.push_str(&format!(
+                "{pad}    fan-out over {} (max-parallel {parallel})\n",
+                keys.join(", ")
+            ));
+        }
+        if let StepKind::Uses(u) = &step.kind {
+            out.push_str(&format!("{pad}    grants: {}\n", describe_allow(&u.allow)));
+        }
+        if let StepKind::Run(r) = &step.kind {
+            for a in &r.use_artifacts {
+                out.push_str(&format!(
+                    "{pad}    verifies artifact {} before running\n",
+                    a.name.source()
+                ));
+            }
+            for a in &r.artifacts {
+                out.push_str(&format!(
+                    "{pad}    signs artifact {} from {}\n",
+                    a.name.source(),
+                    a.path.source()
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn describe_allow(allow: &tollgate_pipeline::Allow) -> String {
+    let mut parts = Vec::new();
+    let list = |name: &str, items: &[String]| (!items.is_empty()).then(|| format!("{name} {}", items.join(", ")));
+    parts.extend(list("net", &allow.net));
+    parts.extend(list("read", &allow.read));
+    parts.extend(list("write", &allow.write));
+    parts.extend(list("secrets", &allow.secrets));
+    parts.extend(list("github", &allow.github));
+    if let Some(t) = allow.timeout {
+        parts.push(format!("timeout {}", humantime::format_duration(t)));
+    }
+    if let Some(m) = allow.memory {
+        parts.push(format!("memory {}", bytesize::ByteSize::b(m)));
+    }
+    match parts.is_empty() {
+        true => "none beyond the origins of URLs written in `with:`".into(),
+        false => parts.join("; "),
+    }
+}
