@@ -119,6 +119,9 @@ struct Scope {
     matrix: Map<String, Value>,
     /// Rendered environment for `run` steps.
     env: BTreeMap<String, String>,
+    /// The job status when a fan-out started: its items are judged against that, not
+    /// against each other, so one failing region does not skip the rest.
+    frozen_status: Option<JobStatus>,
 }
 
 type Template = tollgate_pipeline::Template;
@@ -175,7 +178,7 @@ pub async fn run(pipeline: &Pipeline, env: &PipelineEnv, given: BTreeMap<String,
         });
         outputs.insert(name.clone(), value);
     }
-    let status = *lock(&run.status);
+    let status = run.job_status();
     Ok(PipelineResult {
         name: pipeline.name.clone().unwrap_or_else(|| pipeline.file.clone()),
         status,
@@ -220,7 +223,10 @@ impl Run<'_> {
             .with("matrix", Value::Object(scope.matrix.clone()))
             .with("env", Value::Object(env))
             .with("github", github_context(&self.env.context))
-            .with_status(self.job_status())
+            .with_status(match (self.job_status(), scope.frozen_status) {
+                (JobStatus::Cancelled, _) => JobStatus::Cancelled,
+                (current, frozen) => frozen.unwrap_or(current),
+            })
     }
 
     fn render_env(&self, env: &BTreeMap<String, Template>, scope: &Scope) -> Result<BTreeMap<String, String>> {
@@ -264,6 +270,10 @@ impl Run<'_> {
     async fn steps(&self, steps: &[Step], scope: &mut Scope, section: Section) {
         for step in steps {
             let record = self.step(step, scope, section).await;
+            // Inside a fan-out item, a failure counts for the rest of that item only.
+            if record.conclusion == Outcome::Failure && scope.frozen_status.is_some() {
+                scope.frozen_status = Some(JobStatus::Failure);
+            }
             scope.steps.insert(step.id.clone(), record.to_json());
         }
     }
@@ -287,8 +297,10 @@ impl Run<'_> {
         };
         let parallel = matrix.max_parallel.map_or(items.len(), |n| n as usize).max(1);
         let started = Instant::now();
+        let frozen = self.job_status();
         let runs = futures::stream::iter(items.into_iter().map(|item| {
             let mut item_scope = scope.clone();
+            item_scope.frozen_status = Some(frozen);
             let label = item_label(&item);
             item_scope.matrix.extend(item);
             async move {
@@ -571,7 +583,7 @@ impl Run<'_> {
             &dir,
             &env,
             &outputs_file,
-            &self.env.artifacts.store.dir().to_path_buf(),
+            self.env.artifacts.store.dir(),
             sink.clone(),
         )
         .await?;

@@ -145,7 +145,7 @@ pub fn strip_ansi(text: &str) -> String {
         }
         if chars.next_if_eq(&'[').is_some() {
             // CSI: parameters and intermediates, then one final byte in @..~.
-            while let Some(next) = chars.next() {
+            for next in chars.by_ref() {
                 if ('@'..='~').contains(&next) {
                     break;
                 }
@@ -524,56 +524,6 @@ pub fn github_output(outputs: &BTreeMap<String, String>) -> Result<String> {
     Ok(text)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn colours_are_stripped_and_controls_blanked() {
-        assert_eq!(neutralise("\x1b[1mPlan:\x1b[0m 4 to add\x07"), "Plan: 4 to add ");
-    }
-
-    #[test]
-    fn workflow_command_data_cannot_break_out() {
-        assert_eq!(
-            escape_data("a%b\r\n::set-env name=x::y"),
-            "a%25b%0D%0A::set-env name=x::y"
-        );
-        assert_eq!(escape_property("a,b:c"), "a%2Cb%3Ac");
-    }
-
-    #[test]
-    fn plugin_lines_never_start_a_command() {
-        let printer = Printer::new(Mode::Actions);
-        printer.set_plugin("p");
-        let lines = printer.actions(Event::Log {
-            level: Level::Info,
-            message: "ok\n::add-mask::x\n  ::set-output name=a::b\r::error::x\n##[error]y".into(),
-            host: false,
-        });
-        assert_eq!(lines.len(), 4);
-        for line in lines {
-            assert!(line.starts_with("[p] "), "{line}");
-            assert!(!line.contains("##["), "{line}");
-        }
-    }
-
-    #[test]
-    fn outputs_use_a_delimiter_absent_from_the_value() {
-        let value = "line1\nEOF\nname=evil".to_string();
-        let text = github_output(&BTreeMap::from([("report".to_string(), value.clone())])).unwrap();
-        let delimiter = text
-            .lines()
-            .next()
-            .unwrap()
-            .strip_prefix("report<<")
-            .unwrap()
-            .to_string();
-        assert!(delimiter.starts_with("ghadelimiter_") && !value.contains(&delimiter));
-        assert_eq!(text, format!("report<<{delimiter}\n{value}\n{delimiter}\n"));
-    }
-}
-
 /// Report a finished pipeline, in the mode's format.
 pub fn report_pipeline(mode: Mode, result: &crate::pipeline::PipelineResult) -> Result<()> {
     match mode {
@@ -712,4 +662,54 @@ fn pipeline_markdown(result: &crate::pipeline::PipelineResult) -> String {
     md.push('\n');
     md.push_str(&result.summary);
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_are_stripped_and_controls_blanked() {
+        assert_eq!(neutralise("\x1b[1mPlan:\x1b[0m 4 to add\x07"), "Plan: 4 to add ");
+    }
+
+    #[test]
+    fn workflow_command_data_cannot_break_out() {
+        assert_eq!(
+            escape_data("a%b\r\n::set-env name=x::y"),
+            "a%25b%0D%0A::set-env name=x::y"
+        );
+        assert_eq!(escape_property("a,b:c"), "a%2Cb%3Ac");
+    }
+
+    #[test]
+    fn plugin_lines_never_start_a_command() {
+        let printer = Printer::new(Mode::Actions);
+        printer.set_plugin("p");
+        let lines = printer.actions(Event::Log {
+            level: Level::Info,
+            message: "ok\n::add-mask::x\n  ::set-output name=a::b\r::error::x\n##[error]y".into(),
+            host: false,
+        });
+        assert_eq!(lines.len(), 4);
+        for line in lines {
+            assert!(line.starts_with("[p] "), "{line}");
+            assert!(!line.contains("##["), "{line}");
+        }
+    }
+
+    #[test]
+    fn outputs_use_a_delimiter_absent_from_the_value() {
+        let value = "line1\nEOF\nname=evil".to_string();
+        let text = github_output(&BTreeMap::from([("report".to_string(), value.clone())])).unwrap();
+        let delimiter = text
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("report<<")
+            .unwrap()
+            .to_string();
+        assert!(delimiter.starts_with("ghadelimiter_") && !value.contains(&delimiter));
+        assert_eq!(text, format!("report<<{delimiter}\n{value}\n{delimiter}\n"));
+    }
 }

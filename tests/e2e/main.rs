@@ -5,6 +5,7 @@
 
 mod act;
 mod cli;
+mod pipeline;
 mod region_verify;
 mod sandbox;
 mod support;
