@@ -1,7 +1,8 @@
 //! Benchmarks, printed as ratios against baselines measured in the same run:
 //! 1. step overhead of a no-op plugin (first run with compile, cached run, in-process
 //!    instantiate + call) against spawning a native no-op process;
-//! 2. region-verify over 100 endpoints that each answer after 200 ms, against a
+//! 2. a five-step pipeline against five separate `tollgate run` processes;
+//! 3. region-verify over 100 endpoints that each answer after 200 ms, against a
 //!    sequential `curl` loop over the same endpoints.
 //!
 //! Run with `cargo bench -p tollgate --bench overhead` (release profile).

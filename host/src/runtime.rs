@@ -118,6 +118,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<StepState>,
     cache_dir: Option<PathBuf>,
+    /// Components already linked in this process (a pipeline reuses plugins), by digest.
+    loaded: std::sync::Mutex<std::collections::HashMap<String, Loaded>>,
 }
 
 impl Runtime {
@@ -147,6 +149,7 @@ impl Runtime {
             engine,
             linker,
             cache_dir,
+            loaded: Default::default(),
         })
     }
 
@@ -157,6 +160,9 @@ impl Runtime {
 
     /// Compile `bytes` (or load them from the cache) and link them against the host.
     pub fn load(&self, name: &str, bytes: &[u8], digest: &str) -> Result<Loaded> {
+        if let Some(loaded) = self.loaded.lock().ok().and_then(|m| m.get(digest).cloned()) {
+            return Ok(loaded);
+        }
         let component = self.compile_cached(name, bytes, digest)?;
         let instance_pre = self
             .linker
@@ -169,10 +175,14 @@ impl Runtime {
             plugin: name.to_string(),
             reason: format!("it does not export the tollgate:plugin world: {e:#}"),
         })?;
-        Ok(Loaded {
+        let loaded = Loaded {
             digest: digest.to_string(),
             pre,
-        })
+        };
+        if let Ok(mut cache) = self.loaded.lock() {
+            cache.insert(digest.to_string(), loaded.clone());
+        }
+        Ok(loaded)
     }
 
     fn cache_path(&self, digest: &str) -> Option<PathBuf> {

@@ -96,4 +96,5 @@ async fn the_action_runs_under_act_and_later_steps_read_its_outputs() {
     );
     assert!(stdout.contains("ACT-OUTPUTS-CHECKED"), "{stdout}");
     assert!(stdout.contains("healthy=2 failed=eu-west status=passed"), "{stdout}");
+    assert!(stdout.contains("ACT-PIPELINE-CHECKED"), "{stdout}");
 }
