@@ -195,11 +195,48 @@ fn region_verify(rt: &tokio::runtime::Runtime) {
     );
 }
 
+/// Five no-op plugin steps in one pipeline against five `tollgate run` processes.
+fn pipeline_overhead() {
+    println!("\n## five no-op steps: one pipeline vs five processes (median)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let steps: String = (1..=5).map(|i| format!("  - id: s{i}\n    uses: {NOOP}\n")).collect();
+    let file = dir.path().join("five.yml");
+    std::fs::write(&file, format!("steps:\n{steps}")).expect("write pipeline");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cmd = |args: &[&std::ffi::OsStr]| {
+        let mut c = Command::new(TOLLGATE);
+        c.args(args)
+            .current_dir(dir.path())
+            .env("TOLLGATE_CACHE_DIR", cache.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let separate = || {
+        for _ in 0..5 {
+            run_ok(&mut cmd(&["run".as_ref(), NOOP.as_ref()]));
+        }
+    };
+    let pipeline = || run_ok(&mut cmd(&["pipeline".as_ref(), "run".as_ref(), file.as_os_str()]));
+    separate();
+    pipeline();
+    let five = time(10, separate);
+    let one = time(10, pipeline);
+    println!("five `tollgate run` processes:       {:>10}   1.0x", ms(five));
+    println!(
+        "one five-step pipeline:              {:>10}  {:>5.2}x  ({:.2} ms per step)",
+        ms(one),
+        one.as_secs_f64() / five.as_secs_f64(),
+        one.as_secs_f64() * 1e3 / 5.0
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio");
     step_overhead(&rt);
+    pipeline_overhead();
     region_verify(&rt);
 }
