@@ -66,6 +66,17 @@ impl ArtifactConfig {
     }
 }
 
+/// The run context recorded in a statement.
+pub fn run_context(context: &crate::bindings::tollgate::plugin::types::StepContext) -> tollgate_attest::RunContext {
+    tollgate_attest::RunContext {
+        repository: context.repository.clone(),
+        sha: context.sha.clone(),
+        git_ref: context.git_ref.clone(),
+        run_id: context.run_id.clone(),
+        workflow: context.workflow.clone(),
+    }
+}
+
 /// Read a key file, with a message that says which flag named it.
 pub fn read_key_file(flag: &'static str, path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::invalid(flag, path.display().to_string(), e.to_string()))

@@ -252,7 +252,42 @@ pub struct Grants {
     pub github: Vec<GithubPermission>,
 }
 
+/// Grants as written on the command line or in a pipeline's `allow:` block.
+#[derive(Debug, Clone, Default)]
+pub struct GrantLists<'a> {
+    pub net: &'a [String],
+    pub read: &'a [String],
+    pub write: &'a [String],
+    pub secrets: &'a [String],
+    pub github: &'a [String],
+}
+
 impl Grants {
+    /// Parse and check written grants; relative directories resolve against `base`.
+    pub fn parse(lists: &GrantLists<'_>, base: &Path) -> Result<Self> {
+        let mut grants = Grants {
+            net: lists
+                .net
+                .iter()
+                .map(|o| OriginPattern::parse(o))
+                .collect::<Result<_>>()?,
+            secrets: lists.secrets.to_vec(),
+            github: lists
+                .github
+                .iter()
+                .map(|p| parse_github_permission(p))
+                .collect::<Result<_>>()?,
+            ..Grants::default()
+        };
+        for dir in lists.read {
+            grants.grant_dir(&base.join(dir), false)?;
+        }
+        for dir in lists.write {
+            grants.grant_dir(&base.join(dir), true)?;
+        }
+        Ok(grants)
+    }
+
     /// Grant a directory, resolved to its canonical absolute path so that symlinks in the
     /// grant itself cannot widen it later.
     pub fn grant_dir(&mut self, path: &Path, writable: bool) -> Result<()> {

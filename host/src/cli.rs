@@ -3,7 +3,7 @@
 
 use crate::artifacts::{ArtifactConfig, ArtifactOptions, read_key_file};
 use crate::builtin;
-use crate::capabilities::{Grants, OriginPattern, parse_github_permission};
+use crate::capabilities::{GrantLists, Grants};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Collect, Sink};
 use crate::inputs::Given;
@@ -14,7 +14,7 @@ use crate::step::{self, StepRequest};
 use clap::{Args, Parser, Subcommand};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -303,26 +303,16 @@ pub fn request(args: &RunArgs) -> Result<StepRequest> {
             .ok_or_else(|| Error::invalid("--with", pair.clone(), "write `NAME=VALUE`"))?;
         inputs.insert(name.trim().to_string(), Given::Text(value.to_string()));
     }
-    let mut grants = Grants {
-        net: args
-            .allow_net
-            .iter()
-            .map(|o| OriginPattern::parse(o))
-            .collect::<Result<_>>()?,
-        secrets: args.secrets.clone(),
-        github: args
-            .allow_github
-            .iter()
-            .map(|p| parse_github_permission(p))
-            .collect::<Result<_>>()?,
-        ..Grants::default()
+    let paths = |dirs: &[PathBuf]| dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>();
+    let (read, write) = (paths(&args.allow_read), paths(&args.allow_write));
+    let lists = GrantLists {
+        net: &args.allow_net,
+        read: &read,
+        write: &write,
+        secrets: &args.secrets,
+        github: &args.allow_github,
     };
-    for dir in &args.allow_read {
-        grants.grant_dir(dir, false)?;
-    }
-    for dir in &args.allow_write {
-        grants.grant_dir(dir, true)?;
-    }
+    let grants = Grants::parse(&lists, Path::new("."))?;
     let timeout = parse_timeout(&args.timeout)?;
     let memory = args
         .memory

@@ -7,7 +7,7 @@
 
 use crate::artifacts::{ArtifactConfig, StepArtifacts};
 use crate::bindings::tollgate::plugin::types::StepContext;
-use crate::capabilities::{Grants, OriginPattern, parse_github_permission};
+use crate::capabilities::{GrantLists, Grants};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Event, Sink};
 use crate::inputs::Given;
@@ -480,26 +480,14 @@ impl Run<'_> {
             inputs.insert(name.clone(), Given::Value(value));
         }
         let allow = &uses.allow;
-        let mut grants = Grants {
-            net: allow
-                .net
-                .iter()
-                .map(|o| OriginPattern::parse(o))
-                .collect::<Result<_>>()?,
-            secrets: allow.secrets.clone(),
-            github: allow
-                .github
-                .iter()
-                .map(|p| parse_github_permission(p))
-                .collect::<Result<_>>()?,
-            ..Grants::default()
+        let lists = GrantLists {
+            net: &allow.net,
+            read: &allow.read,
+            write: &allow.write,
+            secrets: &allow.secrets,
+            github: &allow.github,
         };
-        for dir in &allow.read {
-            grants.grant_dir(&self.cwd.join(dir), false)?;
-        }
-        for dir in &allow.write {
-            grants.grant_dir(&self.cwd.join(dir), true)?;
-        }
+        let grants = Grants::parse(&lists, &self.cwd)?;
         let defaults = Limits::default();
         let mut context = self.env.context.clone();
         context.step_id = label.to_string();
@@ -645,13 +633,7 @@ impl Run<'_> {
             },
             inputs: tollgate_attest::redact(&inputs, &secrets),
             grants: json!({"native": "run steps execute outside the sandbox"}),
-            context: tollgate_attest::RunContext {
-                repository: context.repository.clone(),
-                sha: context.sha.clone(),
-                git_ref: context.git_ref.clone(),
-                run_id: context.run_id.clone(),
-                workflow: context.workflow.clone(),
-            },
+            context: crate::artifacts::run_context(context),
             started_at: tollgate_attest::rfc3339(std::time::SystemTime::now()),
             finished_at: String::new(),
             outcome: "running".into(),
