@@ -304,3 +304,72 @@ async fn secrets_are_granted_by_name_and_masked_everywhere() {
     );
     assert!(!r.stdout.contains("hunter2-value"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_artifacts_are_signed_on_put_and_verified_on_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let key = dir.path().join("k");
+    let mut keygen = tollgate();
+    keygen.args(["keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(run_cmd(&mut keygen).await.code, 0);
+    let signing = format!("{}.key", key.display());
+    let public = format!("{}.pub", key.display());
+
+    let put = probe(
+        "artifact-put",
+        "reports/probe.txt",
+        &["--artifacts", &store, "--signing-key", &signing],
+    )
+    .await;
+    let stored = result(&put);
+    assert!(stored.starts_with("stored sha256:"), "{put:#?}");
+    let digest = stored.trim_start_matches("stored ").to_string();
+
+    // The statement names the plugin, its component digest and the final outcome.
+    let mut verify = tollgate();
+    verify.args([
+        "verify",
+        "reports/probe.txt",
+        "--artifacts",
+        &store,
+        "--public-key",
+        &public,
+        "--json",
+    ]);
+    let v = run_cmd(&mut verify).await;
+    assert_eq!(v.code, 0, "{v:#?}");
+    let report: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
+    assert_eq!(report["digest"], digest.as_str());
+    assert_eq!(report["statement"]["predicate"]["plugin"]["name"], "probe");
+    assert_eq!(report["statement"]["predicate"]["outcome"], "passed");
+    assert_eq!(report["statement"]["predicate"]["inputs"]["attack"], "artifact-put");
+
+    let get = probe(
+        "artifact-get",
+        &digest,
+        &["--artifacts", &store, "--public-key", &public],
+    )
+    .await;
+    assert_eq!(
+        result(&get),
+        format!("got reports/probe.txt {digest}: probe artifact bytes")
+    );
+
+    // One flipped byte in the stored object: the plugin is refused the bytes.
+    let object = dir
+        .path()
+        .join("store/objects/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let mut bytes = std::fs::read(&object).unwrap();
+    bytes[0] ^= 0x20;
+    std::fs::write(&object, bytes).unwrap();
+    let get = probe(
+        "artifact-get",
+        "reports/probe.txt",
+        &["--artifacts", &store, "--public-key", &public],
+    )
+    .await;
+    assert!(result(&get).contains("VerificationFailed"), "{get:#?}");
+    assert!(result(&get).contains("digest"), "{get:#?}");
+}

@@ -86,6 +86,14 @@ impl Plugin for Probe {
                 }
                 Err(e) => format!("refused: {e}"),
             },
+            "artifact-put" => match tollgate_sdk::artifacts::put(&arg, "text/plain", b"probe artifact bytes") {
+                Ok(digest) => format!("stored {digest}"),
+                Err(e) => format!("error: {e:?}"),
+            },
+            "artifact-get" => match tollgate_sdk::artifacts::get(&arg) {
+                Ok(a) => format!("got {} {}: {}", a.name, a.digest, String::from_utf8_lossy(&a.data)),
+                Err(e) => format!("error: {e:?}"),
+            },
             other => {
                 return Err(tollgate_sdk::invalid_input(
                     "attack",
