@@ -381,3 +381,40 @@ async fn unsigned_artifacts_are_refused_unless_allowed() {
     let allowed = run_cmd(&mut apply(&["--allow-unsigned"])).await;
     assert_eq!(allowed.code, 0, "{allowed:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_shows_steps_and_grants_without_running_anything() {
+    let (dir, file) = pipeline(
+        r#"
+steps:
+  - id: build
+    run: touch ran
+  - id: verify
+    matrix: { region: [us-east, eu-west] }
+    max-parallel: 1
+    uses: region-verify
+    with: { endpoints: ["https://${{ matrix.region }}.example.com/healthz"] }
+    allow: { net: ["https://*.example.com"], timeout: 2m }
+finally:
+  - id: unlock
+    run: touch unlocked
+"#,
+    );
+    let mut cmd = tollgate();
+    cmd.current_dir(dir.path())
+        .args(["pipeline", "run", "--dry-run"])
+        .arg(&file);
+    let r = run_cmd(&mut cmd).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    for expected in [
+        "- build: run `touch ran` (native, outside the sandbox)",
+        "- verify: uses region-verify",
+        "fan-out over region (max-parallel 1)",
+        "grants: net https://*.example.com; timeout 2m",
+        "finally (always runs",
+        "- unlock: run `touch unlocked`",
+    ] {
+        assert!(r.stdout.contains(expected), "missing {expected:?} in:\n{}", r.stdout);
+    }
+    assert!(!dir.path().join("ran").exists() && !dir.path().join("unlocked").exists());
+}
