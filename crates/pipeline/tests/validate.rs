@@ -53,7 +53,7 @@ fn unknown_keys_are_reported_with_positions_and_hints() {
             "unknown key far from any",
             "steps:\n  - id: a\n    run: echo\n    zzzzzz: 1\n",
             &[
-                "p.yml:4:5: error: unknown key `zzzzzz` in step `a`\n  hint: allowed keys are id, name, uses, run, steps, with, allow, if, continue-on-error, timeout, env, working-directory, artifacts, matrix, max-parallel",
+                "p.yml:4:5: error: unknown key `zzzzzz` in step `a`\n  hint: allowed keys are id, name, uses, run, steps, with, allow, if, continue-on-error, timeout, env, working-directory, artifacts, use-artifacts, matrix, max-parallel",
             ],
         ),
         (
