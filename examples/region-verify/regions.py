@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Three fake regional services on 127.0.0.1 for the region-verify demo.
 
-us-east and ap-south are healthy; eu-west answers 503. Prints one URL per line, then
-serves until killed.
+us-east and ap-south are healthy; eu-west answers 503. Writes `NAME URL` lines to the file named
+by the first argument once every server listens, then serves until killed.
 """
+import os
 import http.server
 import json
 import sys
@@ -29,11 +30,13 @@ def handler_for(region, status):
     return Handler
 
 
-servers = []
+lines = []
 for region, status in REGIONS.items():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_for(region, status))
-    servers.append(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"{region} http://127.0.0.1:{server.server_address[1]}/healthz", flush=True)
-sys.stdout.close()
+    lines.append(f"{region} http://127.0.0.1:{server.server_address[1]}/healthz\n")
+target = sys.argv[1]
+with open(target + ".tmp", "w") as f:
+    f.writelines(lines)
+os.replace(target + ".tmp", target)
 threading.Event().wait()
