@@ -74,6 +74,9 @@ pub struct PipelineArgs {
     /// Print the steps and the grants each gets, then stop.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
+    /// Cancel the steps after this long (e.g. `30m`); `finally:` still runs.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
     /// Secrets steps may be granted (`allow.secrets`); values come from the environment.
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
@@ -266,7 +269,8 @@ async fn run_pipeline(mode: Mode, args: PipelineArgs) -> Result<ExitCode> {
         context: runner::context(pipeline.name.as_deref().unwrap_or("pipeline")),
         secret_values,
     };
-    let result = crate::pipeline::run(&pipeline, &env, given).await?;
+    let timeout = args.timeout.as_deref().map(parse_timeout).transpose()?;
+    let result = crate::pipeline::run(&pipeline, &env, given, timeout).await?;
     runner::report_pipeline(mode, &result)?;
     Ok(result.exit_code())
 }

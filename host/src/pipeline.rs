@@ -132,7 +132,7 @@ struct Run<'a> {
     status: Mutex<JobStatus>,
     lines: Mutex<Vec<StepLine>>,
     summary: Mutex<String>,
-    cancel: watch::Receiver<bool>,
+    cancel: watch::Receiver<Option<String>>,
     /// Directory relative paths in the file resolve against.
     cwd: PathBuf,
 }
@@ -145,14 +145,33 @@ pub fn load(path: &Path) -> Result<Pipeline> {
     })
 }
 
-/// Run `pipeline`; SIGINT/SIGTERM cancel the steps and still run `finally:`.
-pub async fn run(pipeline: &Pipeline, env: &PipelineEnv, given: BTreeMap<String, Value>) -> Result<PipelineResult> {
+/// Run `pipeline`; SIGINT/SIGTERM or the pipeline's `timeout` cancel the steps, and
+/// `finally:` still runs.
+pub async fn run(
+    pipeline: &Pipeline,
+    env: &PipelineEnv,
+    given: BTreeMap<String, Value>,
+    timeout: Option<Duration>,
+) -> Result<PipelineResult> {
     let inputs = pipeline.bind_inputs(&given).map_err(|problems| Error::InvalidInput {
         input: "inputs".into(),
         message: problems.join("; "),
     })?;
-    let (cancel_tx, cancel) = watch::channel(false);
-    let signals = tokio::spawn(forward_signals(cancel_tx));
+    let (cancel_tx, cancel) = watch::channel(None);
+    let cancel_tx = Arc::new(cancel_tx);
+    let signals = tokio::spawn(forward_signals(cancel_tx.clone()));
+    let timer = timeout.map(|limit| {
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            cancel_with(
+                &cancel_tx,
+                format!(
+                    "the pipeline's time limit of {} ran out",
+                    humantime::format_duration(limit)
+                ),
+            );
+        })
+    });
     let run = Run {
         env,
         inputs,
@@ -168,6 +187,9 @@ pub async fn run(pipeline: &Pipeline, env: &PipelineEnv, given: BTreeMap<String,
     // `finally:` runs to completion even after a cancel: it is where locks are released.
     run.steps(&pipeline.finally, &mut scope, Section::Finally).await;
     signals.abort();
+    if let Some(timer) = timer {
+        timer.abort();
+    }
     let ctx = run.context(&scope);
     let mut outputs = BTreeMap::new();
     for (name, template) in &pipeline.outputs {
@@ -188,16 +210,29 @@ pub async fn run(pipeline: &Pipeline, env: &PipelineEnv, given: BTreeMap<String,
     })
 }
 
-async fn forward_signals(cancel: watch::Sender<bool>) {
+/// Why the run was cancelled; the first reason wins.
+type Cancel = watch::Sender<Option<String>>;
+
+fn cancel_with(cancel: &Cancel, reason: String) {
+    cancel.send_if_modified(|current| {
+        let first = current.is_none();
+        if first {
+            *current = Some(reason);
+        }
+        first
+    });
+}
+
+async fn forward_signals(cancel: Arc<Cancel>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
         return;
     };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-    }
-    let _ = cancel.send(true);
+    let name = tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    };
+    cancel_with(&cancel, format!("cancelled by {name}"));
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -243,7 +278,7 @@ impl Run<'_> {
     }
 
     fn job_status(&self) -> JobStatus {
-        if *self.cancel.borrow() {
+        if self.cancel.borrow().is_some() {
             return JobStatus::Cancelled;
         }
         *lock(&self.status)
@@ -396,7 +431,10 @@ impl Run<'_> {
             let mut cancel = self.cancel.clone();
             tokio::select! {
                 result = execution => result,
-                _ = cancel.wait_for(|c| *c) => (Outcome::Cancelled, "cancelled by a signal".into(), Map::new()),
+                reason = cancel.wait_for(Option::is_some) => {
+                    let reason = reason.ok().and_then(|r| r.clone()).unwrap_or_else(|| "cancelled".into());
+                    (Outcome::Cancelled, reason, Map::new())
+                }
             }
         };
         self.record(&id, step, outcome, message, started, outputs)

@@ -418,3 +418,30 @@ finally:
     }
     assert!(!dir.path().join("ran").exists() && !dir.path().join("unlocked").exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pipeline_time_limit_cancels_steps_and_still_runs_finally() {
+    let (dir, file) = pipeline(
+        r#"
+steps:
+  - id: stuck
+    run: sleep 60
+finally:
+  - id: release
+    run: echo released > lock-released
+"#,
+    );
+    let r = run_pipeline(dir.path(), &file, &["--timeout", "1s"]).await;
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert_eq!(r.json()["status"], "cancelled");
+    assert_eq!(
+        r.json()["steps"][0]["message"],
+        "the pipeline's time limit of 1s ran out"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("lock-released"))
+            .unwrap()
+            .trim(),
+        "released"
+    );
+}
