@@ -466,33 +466,47 @@ fn report_actions(result: &StepResult) -> Result<()> {
     outputs.insert("message".into(), outcome_message(result));
     let all = serde_json::to_string(&result.produced.outputs).unwrap_or_default();
     outputs.insert("outputs".into(), all);
-    if let Some(path) = env("GITHUB_OUTPUT") {
-        append(&path, &github_output(&outputs)?)?;
+    let mut summary = result.produced.summary.clone();
+    if result.produced.summary_truncated {
+        summary.push_str(SUMMARY_CUT_NOTE);
     }
-    if let Some(path) = env("GITHUB_STEP_SUMMARY") {
-        let mut summary = result.produced.summary.clone();
-        if result.produced.summary_truncated {
-            summary.push_str("\n\n> **Note:** the summary was cut at GitHub's 1 MiB limit.\n");
-        }
-        if !summary.is_empty() {
-            append(&path, &summary)?;
-        }
-    }
-    let line = match &result.outcome {
-        Ok(r) if matches!(r.status, Status::Passed | Status::Skipped) => {
-            format!(
-                "::notice title={}::{}",
-                escape_property(&result.plugin),
-                escape_data(&r.message)
-            )
-        }
-        _ => format!(
-            "::error title={}::{}",
-            escape_property(&result.plugin),
-            escape_data(&outcome_message(result))
-        ),
+    let (command, message) = match &result.outcome {
+        Ok(r) if matches!(r.status, Status::Passed | Status::Skipped) => ("notice", r.message.clone()),
+        _ => ("error", outcome_message(result)),
     };
-    print_stdout(&format!("{line}\n"));
+    write_runner_files(&outputs, summary, command, &result.plugin, &message)
+}
+
+const SUMMARY_CUT_NOTE: &str = "\n\n> **Note:** the summary was cut at GitHub's 1 MiB limit.\n";
+
+/// The end of an Actions step: outputs to `$GITHUB_OUTPUT`, Markdown to
+/// `$GITHUB_STEP_SUMMARY` (capped at GitHub's 1 MiB per step), and one closing annotation.
+fn write_runner_files(
+    outputs: &BTreeMap<String, String>,
+    mut summary: String,
+    command: &str,
+    title: &str,
+    message: &str,
+) -> Result<()> {
+    if let Some(path) = env("GITHUB_OUTPUT") {
+        append(&path, &github_output(outputs)?)?;
+    }
+    if let Some(path) = env("GITHUB_STEP_SUMMARY")
+        && !summary.is_empty()
+    {
+        let limit = crate::imports::MAX_SUMMARY_BYTES - SUMMARY_CUT_NOTE.len();
+        if summary.len() > crate::imports::MAX_SUMMARY_BYTES {
+            let cut = (0..=limit).rev().find(|i| summary.is_char_boundary(*i)).unwrap_or(0);
+            summary.truncate(cut);
+            summary.push_str(SUMMARY_CUT_NOTE);
+        }
+        append(&path, &summary)?;
+    }
+    print_stdout(&format!(
+        "::{command} title={}::{}\n",
+        escape_property(title),
+        escape_data(message)
+    ));
     Ok(())
 }
 
@@ -534,18 +548,11 @@ pub fn report_pipeline(mode: Mode, result: &crate::pipeline::PipelineResult) -> 
                 "outputs".into(),
                 serde_json::to_string(&result.outputs).unwrap_or_default(),
             );
-            if let Some(path) = env("GITHUB_OUTPUT") {
-                append(&path, &github_output(&outputs)?)?;
-            }
-            if let Some(path) = env("GITHUB_STEP_SUMMARY") {
-                append(&path, &pipeline_markdown(result))?;
-            }
-            let (cmd, text) = match result.exit_code() {
+            let (command, message) = match result.exit_code() {
                 crate::error::ExitCode::Success => ("notice", format!("pipeline {} succeeded", result.name)),
                 _ => ("error", format!("pipeline {} {}", result.name, pipeline_status(result))),
             };
-            print_stdout(&format!("::{cmd} title=tollgate::{}\n", escape_data(&text)));
-            Ok(())
+            write_runner_files(&outputs, pipeline_markdown(result), command, "tollgate", &message)
         }
         Mode::Local { color } => {
             print_stdout(&pipeline_text(result, color));
