@@ -16,12 +16,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tollgate::bindings::tollgate::plugin::types::StepContext;
 use tollgate::events::Collect;
-use tollgate::imports::StepIo;
-use tollgate::net::{NetPolicy, tls_config};
-use tollgate::runtime::{Limits, Runtime, StepSetup, digest};
+use tollgate::sandbox::imports::StepIo;
+use tollgate::sandbox::net::{NetPolicy, tls_config};
+use tollgate::sandbox::runtime::{Limits, Runtime, StepSetup, digest};
+
+#[path = "../../tests/e2e/guests.rs"]
+mod guests;
 
 const TOLLGATE: &str = env!("CARGO_BIN_EXE_tollgate");
-const NOOP: &str = env!("TOLLGATE_GUEST_NOOP_WASM");
+
+/// The no-op test guest, built on first use as the e2e tests build it.
+fn noop() -> &'static str {
+    guests::guest("noop")
+}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -57,7 +64,7 @@ fn step_overhead(rt: &tokio::runtime::Runtime) {
         let cache = tempfile::tempdir().expect("tempdir");
         run_ok(
             Command::new(TOLLGATE)
-                .args(["run", NOOP])
+                .args(["run", noop()])
                 .env("TOLLGATE_CACHE_DIR", cache.path())
                 .stdout(std::process::Stdio::null()),
         );
@@ -72,7 +79,7 @@ fn step_overhead(rt: &tokio::runtime::Runtime) {
     let cached_cmd = || {
         run_ok(
             Command::new(TOLLGATE)
-                .args(["run", NOOP])
+                .args(["run", noop()])
                 .env("TOLLGATE_CACHE_DIR", cache.path())
                 .stdout(std::process::Stdio::null()),
         )
@@ -85,18 +92,13 @@ fn step_overhead(rt: &tokio::runtime::Runtime) {
         ratio(cached)
     );
 
-    let bytes = std::fs::read(NOOP).expect("noop component");
+    let bytes = std::fs::read(noop()).expect("noop component");
     let runtime = Runtime::new(None).expect("runtime");
     let loaded = runtime.load("noop", &bytes, &digest(&bytes)).expect("load");
     let tls = tls_config(&[]).expect("tls");
     let call = || {
         let sink = Arc::new(Collect::default());
-        let net = NetPolicy {
-            effective: Arc::default(),
-            resolve: Arc::default(),
-            tls: tls.clone(),
-            sink: sink.clone(),
-        };
+        let net = NetPolicy::deny_all(tls.clone(), sink.clone());
         let mut io = StepIo::new("noop".into(), sink, net);
         io.declared_outputs = Some(Default::default());
         let setup = StepSetup {
@@ -199,7 +201,8 @@ fn region_verify(rt: &tokio::runtime::Runtime) {
 fn pipeline_overhead() {
     println!("\n## five no-op steps: one pipeline vs five processes (median)");
     let dir = tempfile::tempdir().expect("tempdir");
-    let steps: String = (1..=5).map(|i| format!("  - id: s{i}\n    uses: {NOOP}\n")).collect();
+    let noop = noop();
+    let steps: String = (1..=5).map(|i| format!("  - id: s{i}\n    uses: {noop}\n")).collect();
     let file = dir.path().join("five.yml");
     std::fs::write(&file, format!("steps:\n{steps}")).expect("write pipeline");
     let cache = tempfile::tempdir().expect("tempdir");
@@ -214,7 +217,7 @@ fn pipeline_overhead() {
     };
     let separate = || {
         for _ in 0..5 {
-            run_ok(&mut cmd(&["run".as_ref(), NOOP.as_ref()]));
+            run_ok(&mut cmd(&["run".as_ref(), noop.as_ref()]));
         }
     };
     let pipeline = || run_ok(&mut cmd(&["pipeline".as_ref(), "run".as_ref(), file.as_os_str()]));

@@ -12,23 +12,29 @@ use tollgate_attest::{Policy, Predicate, PublicKey, Signer, Store};
 
 /// Where artifacts live and how they are signed and checked.
 pub struct ArtifactConfig {
+    /// The store artifacts are written to and read from.
     pub store: Store,
+    /// The key that signs statements; `None` stores them unsigned.
     pub signer: Option<Signer>,
+    /// Which keys are trusted, and whether unsigned artifacts are accepted, on `get`.
     pub policy: Policy,
 }
 
 /// Key material and places, as the command line or the action gives them.
 #[derive(Debug, Clone, Default)]
 pub struct ArtifactOptions {
+    /// The store's directory (`--artifacts`).
     pub dir: PathBuf,
     /// PEM text of the private key (from `--signing-key FILE` or `TOLLGATE_SIGNING_KEY`).
     pub signing_key: Option<String>,
     /// PEM texts of trusted public keys.
     pub public_keys: Vec<String>,
+    /// Accept artifacts that carry no signature.
     pub allow_unsigned: bool,
 }
 
 impl ArtifactConfig {
+    /// Open the store and parse the keys; the signing key's own public key is trusted too.
     pub fn new(options: &ArtifactOptions) -> Result<Self> {
         let store = Store::open(&options.dir)
             .map_err(|e| Error::invalid("--artifacts", options.dir.display().to_string(), e.to_string()))?;
@@ -98,6 +104,7 @@ pub struct StepArtifacts {
 }
 
 impl StepArtifacts {
+    /// The service for one step: its statements carry `predicate`, its warnings go to `sink`.
     pub fn new(config: Arc<ArtifactConfig>, predicate: Predicate, sink: Arc<dyn Sink>) -> Self {
         Self {
             config,

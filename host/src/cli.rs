@@ -3,20 +3,22 @@
 
 use crate::artifacts::{ArtifactConfig, ArtifactOptions, read_key_file};
 use crate::builtin;
-use crate::capabilities::{GrantLists, Grants};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Collect, Sink};
-use crate::inputs::Given;
 use crate::runner::{self, Mode, Printer};
-use crate::runtime::{Limits, Runtime};
+use crate::sandbox::capabilities::{GrantLists, Grants};
+use crate::sandbox::inputs::Given;
+use crate::sandbox::runtime::{Limits, Runtime};
 use crate::sources::PluginRef;
 use crate::step::{self, StepRequest};
 use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tollgate_vocab::{GithubPermission, OriginPattern};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -28,10 +30,12 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "tollgate", version, after_help = EXIT_CODES)]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one plugin as a step.
@@ -57,6 +61,7 @@ pub enum Command {
     Verify(VerifyArgs),
 }
 
+/// `tollgate pipeline …`
 #[derive(Debug, Subcommand)]
 pub enum PipelineCommand {
     /// Validate the whole file, then run its steps and `finally:` steps.
@@ -64,6 +69,7 @@ pub enum PipelineCommand {
     Run(PipelineArgs),
 }
 
+/// Flags of `tollgate pipeline run`.
 #[derive(Debug, Args, Default)]
 pub struct PipelineArgs {
     /// The pipeline file (see schema/pipeline.schema.json).
@@ -75,14 +81,15 @@ pub struct PipelineArgs {
     #[arg(long = "dry-run")]
     pub dry_run: bool,
     /// Cancel the steps after this long (e.g. `30m`); `finally:` still runs.
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub timeout: Option<Duration>,
     /// Secrets steps may be granted (`allow.secrets`); values come from the environment.
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
     /// Trust this PEM CA certificate for plugin HTTPS.
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_certs: Vec<PathBuf>,
+    /// Artifact store and keys.
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Print a JSON report on stdout.
@@ -90,6 +97,7 @@ pub struct PipelineArgs {
     pub json: bool,
 }
 
+/// Flags of `tollgate verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// A file (its envelope is FILE.dsse.json unless --envelope says otherwise), or a name or
@@ -98,6 +106,7 @@ pub struct VerifyArgs {
     /// The DSSE envelope of a file artifact.
     #[arg(long)]
     pub envelope: Option<PathBuf>,
+    /// Artifact store and keys.
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Require this subject name.
@@ -154,10 +163,12 @@ impl KeyArgs {
     }
 }
 
+/// `tollgate plugin …`
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     /// List the builtin plugins.
     List {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -165,11 +176,13 @@ pub enum PluginCommand {
     Describe {
         /// `NAME`, `builtin:NAME`, `./path.wasm` or `https://…#sha256=HEX`.
         plugin: String,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
 }
 
+/// Flags of `tollgate run` (and of the action's single-plugin form).
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
     /// `NAME`, `builtin:NAME`, `./path.wasm` or `https://…#sha256=HEX` (the pin is required for URLs).
@@ -178,8 +191,8 @@ pub struct RunArgs {
     #[arg(long = "with", value_name = "NAME=VALUE")]
     pub with: Vec<String>,
     /// Allow outbound HTTP to an origin: `scheme://host[:port]`, `*` wildcards (`https://*.example.com`, `http://127.0.0.1:*`).
-    #[arg(long = "allow-net", value_name = "ORIGIN")]
-    pub allow_net: Vec<String>,
+    #[arg(long = "allow-net", value_name = "ORIGIN", value_parser = origin_arg)]
+    pub allow_net: Vec<OriginPattern>,
     /// Let the plugin read this directory (seen at its absolute path).
     #[arg(long = "allow-read", value_name = "DIR")]
     pub allow_read: Vec<PathBuf>,
@@ -190,20 +203,21 @@ pub struct RunArgs {
     #[arg(long = "secret", value_name = "NAME")]
     pub secrets: Vec<String>,
     /// Grant a GitHub permission, e.g. `pull-requests:write`.
-    #[arg(long = "allow-github", value_name = "PERMISSION")]
-    pub allow_github: Vec<String>,
-    /// Wall-clock limit of the step, e.g. `30s`, `10m`.
-    #[arg(long, default_value = "10m")]
-    pub timeout: String,
-    /// Memory limit of the plugin, e.g. `256MiB`.
-    #[arg(long, default_value = "512MiB")]
-    pub memory: String,
+    #[arg(long = "allow-github", value_name = "PERMISSION", value_parser = permission_arg)]
+    pub allow_github: Vec<GithubPermission>,
+    /// Wall-clock limit of the step (`describe` included), e.g. `30s`, `10m`.
+    #[arg(long, value_name = "DURATION", default_value = tollgate_vocab::defaults::DEFAULT_TIMEOUT_TEXT, value_parser = duration_arg)]
+    pub timeout: Duration,
+    /// Memory limit of the plugin (`describe` included), e.g. `256MiB`.
+    #[arg(long, value_name = "SIZE", default_value = tollgate_vocab::defaults::DEFAULT_MEMORY_TEXT, value_parser = size_arg)]
+    pub memory: u64,
     /// Pin a host to an address for plugin connections, like curl: `HOST:PORT:ADDR`.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
     /// Trust this PEM CA certificate for plugin HTTPS (besides Mozilla's roots).
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_certs: Vec<PathBuf>,
+    /// Artifact store and keys.
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Print a JSON report on stdout.
@@ -211,20 +225,61 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+impl Cli {
+    /// Whether the command asked for a JSON report.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Run(args) => args.json,
+            Command::Pipeline(PipelineCommand::Run(args)) => args.json,
+            Command::Plugin(PluginCommand::List { json } | PluginCommand::Describe { json, .. }) => *json,
+            Command::Verify(args) => args.json,
+            Command::Action | Command::Keygen { .. } => false,
+        }
+    }
+}
+
+/// clap's parser for durations: the one spelling in `tollgate-vocab`.
+fn duration_arg(text: &str) -> std::result::Result<Duration, String> {
+    tollgate_vocab::duration::parse_duration(text).map_err(|e| e.reason)
+}
+
+/// clap's parser for origins: the one spelling in `tollgate-vocab`.
+fn origin_arg(text: &str) -> std::result::Result<OriginPattern, String> {
+    OriginPattern::parse(text).map_err(|e| e.reason)
+}
+
+/// clap's parser for GitHub permissions: the one spelling in `tollgate-vocab`.
+fn permission_arg(text: &str) -> std::result::Result<GithubPermission, String> {
+    GithubPermission::parse(text).map_err(|e| e.reason)
+}
+
+/// clap's parser for sizes: the one spelling in `tollgate-vocab`.
+fn size_arg(text: &str) -> std::result::Result<u64, String> {
+    tollgate_vocab::size::parse_size(text).map_err(|e| e.reason)
+}
+
 /// Run a parsed command line; the error carries the exit code.
 pub async fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => {
             let mode = Mode::detect(args.json);
-            run_step(mode, *args).await
+            let inputs = with_flags(&args.with)?;
+            run_step(mode, request(&args, inputs)?).await
         }
         Command::Action => match runner::action_input("pipeline") {
-            Some(file) => run_pipeline(Mode::Actions, action_pipeline_args(file)?).await,
-            None => run_step(Mode::Actions, action_args()?).await,
+            Some(file) => {
+                let (args, given) = action_pipeline_args(file)?;
+                run_pipeline(Mode::Actions, args, given).await
+            }
+            None => {
+                let (args, inputs) = action_args()?;
+                run_step(Mode::Actions, request(&args, inputs)?).await
+            }
         },
         Command::Pipeline(PipelineCommand::Run(args)) => {
             let mode = Mode::detect(args.json);
-            run_pipeline(mode, args).await
+            let given = input_flags(&args.inputs)?;
+            run_pipeline(mode, args, given).await
         }
         Command::Plugin(PluginCommand::List { json }) => list(json),
         Command::Plugin(PluginCommand::Describe { plugin, json }) => describe(&plugin, json).await,
@@ -233,8 +288,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-async fn run_step(mode: Mode, args: RunArgs) -> Result<ExitCode> {
-    let request = request(&args)?;
+async fn run_step(mode: Mode, request: StepRequest) -> Result<ExitCode> {
     runner::mask_secrets(mode, request.secret_values.values().cloned());
     let runtime = Runtime::new(step::default_cache_dir())?;
     let printer = Arc::new(Printer::new(mode));
@@ -244,69 +298,109 @@ async fn run_step(mode: Mode, args: RunArgs) -> Result<ExitCode> {
     Ok(result.exit_code())
 }
 
-async fn run_pipeline(mode: Mode, args: PipelineArgs) -> Result<ExitCode> {
+async fn run_pipeline(mode: Mode, args: PipelineArgs, given: BTreeMap<String, Value>) -> Result<ExitCode> {
     let pipeline = crate::pipeline::load(&args.file)?;
     if args.dry_run {
-        print!("{}", crate::pipeline::dry_run(&pipeline));
+        runner::print_text(&crate::pipeline::dry_run(&pipeline));
         return Ok(ExitCode::Success);
-    }
-    let mut given = BTreeMap::new();
-    for pair in &args.inputs {
-        let (name, value) = pair
-            .split_once('=')
-            .ok_or_else(|| Error::invalid("--input", pair.clone(), "write `NAME=VALUE`"))?;
-        let value: serde_json::Value =
-            serde_yaml_ng::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
-        given.insert(name.trim().to_string(), value);
     }
     let secret_values = runner::secret_values(&args.secrets);
     runner::mask_secrets(mode, secret_values.values().cloned());
     let env = crate::pipeline::PipelineEnv {
         runtime: Arc::new(Runtime::new(step::default_cache_dir())?),
-        mode,
+        sinks: Arc::new(move |label: &str| Arc::new(Printer::for_step(mode, label)) as Arc<dyn Sink>),
         artifacts: Arc::new(ArtifactConfig::new(&args.keys.options()?)?),
-        tls: crate::net::tls_config(&args.ca_certs).map_err(|e| Error::invalid("--ca-cert", "", e))?,
+        tls: crate::sandbox::net::tls_config(&args.ca_certs).map_err(|e| Error::invalid("--ca-cert", "", e))?,
         context: runner::context(pipeline.name.as_deref().unwrap_or("pipeline")),
         secret_values,
     };
-    let timeout = args.timeout.as_deref().map(parse_timeout).transpose()?;
-    let result = crate::pipeline::run(&pipeline, &env, given, timeout).await?;
+    let result = crate::pipeline::run(&pipeline, &env, given, args.timeout).await?;
     runner::report_pipeline(mode, &result)?;
     Ok(result.exit_code())
 }
 
-/// The action's inputs for a pipeline run; `inputs` is a YAML mapping.
-fn action_pipeline_args(file: String) -> Result<PipelineArgs> {
-    let mut args = PipelineArgs {
-        file: PathBuf::from(file),
-        secrets: runner::action_list("secrets"),
-        ..PipelineArgs::default()
+/// `--with NAME=VALUE` flags: text, typed against the plugin's inputs once it is described.
+fn with_flags(pairs: &[String]) -> Result<BTreeMap<String, Given>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (name, value) = split_pair("--with", pair)?;
+            Ok((name, Given::Text(value.to_string())))
+        })
+        .collect()
+}
+
+/// `--input NAME=VALUE` flags of a pipeline: VALUE is YAML.
+fn input_flags(pairs: &[String]) -> Result<BTreeMap<String, Value>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (name, value) = split_pair("--input", pair)?;
+            let value = serde_yaml_ng::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+            Ok((name, value))
+        })
+        .collect()
+}
+
+fn split_pair<'a>(flag: &'static str, pair: &'a str) -> Result<(String, &'a str)> {
+    let (name, value) = pair
+        .split_once('=')
+        .ok_or_else(|| Error::invalid(flag, pair, "write `NAME=VALUE`"))?;
+    Ok((name.trim().to_string(), value))
+}
+
+/// A YAML mapping given as an action input (`with:`, `inputs:`), values kept typed.
+fn action_mapping(name: &'static str) -> Result<BTreeMap<String, Value>> {
+    let Some(text) = runner::action_input(name) else {
+        return Ok(BTreeMap::new());
     };
-    if let Some(inputs) = runner::action_input("inputs") {
-        let map: BTreeMap<String, serde_json::Value> = serde_yaml_ng::from_str(&inputs).map_err(|e| {
+    serde_yaml_ng::from_str::<Option<BTreeMap<String, Value>>>(&text)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| {
             Error::invalid(
-                "`inputs` input",
-                inputs.clone(),
+                "action input",
+                name,
                 format!("{e}; write a YAML mapping of input names to values"),
             )
-        })?;
-        for (name, value) in map {
-            args.inputs.push(format!("{name}={value}"));
-        }
-    }
-    Ok(args)
+        })
+}
+
+/// An action input in the vocabulary's spelling, or its default.
+fn action_typed<T>(
+    name: &'static str,
+    parse: fn(&str) -> std::result::Result<T, tollgate_vocab::Invalid>,
+) -> Result<Option<T>> {
+    runner::action_input(name)
+        .map(|text| parse(text.trim()).map_err(Error::from))
+        .transpose()
+}
+
+/// A list-valued action input, each item in the vocabulary's spelling.
+fn action_items<T>(
+    name: &'static str,
+    parse: fn(&str) -> std::result::Result<T, tollgate_vocab::Invalid>,
+) -> Result<Vec<T>> {
+    runner::action_list(name)
+        .iter()
+        .map(|item| parse(item).map_err(Error::from))
+        .collect()
+}
+
+/// The action's inputs for a pipeline run: `inputs` (a YAML mapping) and `timeout`, the
+/// whole pipeline's limit.
+fn action_pipeline_args(file: String) -> Result<(PipelineArgs, BTreeMap<String, Value>)> {
+    let args = PipelineArgs {
+        file: PathBuf::from(file),
+        secrets: runner::action_list("secrets"),
+        timeout: action_typed("timeout", tollgate_vocab::duration::parse_duration)?,
+        ..PipelineArgs::default()
+    };
+    Ok((args, action_mapping("inputs")?))
 }
 
 /// Validate raw flags into a step request.
-pub fn request(args: &RunArgs) -> Result<StepRequest> {
+pub fn request(args: &RunArgs, inputs: BTreeMap<String, Given>) -> Result<StepRequest> {
     let plugin = PluginRef::parse(&args.plugin)?;
-    let mut inputs = BTreeMap::new();
-    for pair in &args.with {
-        let (name, value) = pair
-            .split_once('=')
-            .ok_or_else(|| Error::invalid("--with", pair.clone(), "write `NAME=VALUE`"))?;
-        inputs.insert(name.trim().to_string(), Given::Text(value.to_string()));
-    }
     let paths = |dirs: &[PathBuf]| dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>();
     let (read, write) = (paths(&args.allow_read), paths(&args.allow_write));
     let lists = GrantLists {
@@ -316,27 +410,18 @@ pub fn request(args: &RunArgs) -> Result<StepRequest> {
         secrets: &args.secrets,
         github: &args.allow_github,
     };
-    let grants = Grants::parse(&lists, Path::new("."))?;
-    let timeout = parse_timeout(&args.timeout)?;
-    let memory = args
-        .memory
-        .parse::<bytesize::ByteSize>()
-        .map_err(|e| {
-            Error::invalid(
-                "--memory",
-                args.memory.clone(),
-                format!("{e}; write e.g. `256MiB` or `1GiB`"),
-            )
-        })?
-        .as_u64();
-    let tls = crate::net::tls_config(&args.ca_certs).map_err(|e| Error::invalid("--ca-cert", "", e))?;
+    let grants = Grants::new(&lists, Path::new("."))?;
+    let tls = crate::sandbox::net::tls_config(&args.ca_certs).map_err(|e| Error::invalid("--ca-cert", "", e))?;
     Ok(StepRequest {
         context: runner::context(&plugin.display_name()),
         plugin,
         inputs,
         grants,
         secret_values: runner::secret_values(&args.secrets),
-        limits: Limits { timeout, memory },
+        limits: Limits {
+            timeout: args.timeout,
+            memory: args.memory,
+        },
         resolve: args
             .resolve
             .iter()
@@ -345,15 +430,6 @@ pub fn request(args: &RunArgs) -> Result<StepRequest> {
         tls,
         artifacts: Some(Arc::new(ArtifactConfig::new(&args.keys.options()?)?)),
     })
-}
-
-fn parse_timeout(text: &str) -> Result<Duration> {
-    let timeout = humantime::parse_duration(text)
-        .map_err(|e| Error::invalid("--timeout", text, format!("{e}; write e.g. `30s` or `10m`")))?;
-    if timeout.is_zero() {
-        return Err(Error::invalid("--timeout", text, "must be more than zero"));
-    }
-    Ok(timeout)
 }
 
 fn parse_resolve(text: &str) -> Result<((String, u16), IpAddr)> {
@@ -368,16 +444,16 @@ fn parse_resolve(text: &str) -> Result<((String, u16), IpAddr)> {
     let (port, addr) = rest.split_once(':').ok_or_else(invalid)?;
     let port = port.parse().map_err(|_| invalid())?;
     let addr = addr.trim_matches(['[', ']']).parse().map_err(|_| invalid())?;
-    Ok(((crate::capabilities::normalize_host(host), port), addr))
+    Ok(((tollgate_vocab::origin::normalize_host(host), port), addr))
 }
 
-/// The action's inputs as run flags. `with` is a YAML mapping.
-fn action_args() -> Result<RunArgs> {
+/// The action's inputs as run flags, and its `with:` mapping as typed inputs.
+fn action_args() -> Result<(RunArgs, BTreeMap<String, Given>)> {
     let plugin = runner::action_input("plugin")
         .ok_or_else(|| Error::invalid("action input", "plugin", "the `plugin` input is required"))?;
-    let mut args = RunArgs {
+    let args = RunArgs {
         plugin,
-        allow_net: runner::action_list("allow-net"),
+        allow_net: action_items("allow-net", OriginPattern::parse)?,
         allow_read: runner::action_list("allow-read")
             .into_iter()
             .map(PathBuf::from)
@@ -387,39 +463,26 @@ fn action_args() -> Result<RunArgs> {
             .map(PathBuf::from)
             .collect(),
         secrets: runner::action_list("secrets"),
-        allow_github: runner::action_list("allow-github"),
-        timeout: runner::action_input("timeout").unwrap_or_else(|| "10m".into()),
-        memory: runner::action_input("memory").unwrap_or_else(|| "512MiB".into()),
+        allow_github: action_items("allow-github", GithubPermission::parse)?,
+        timeout: action_typed("timeout", tollgate_vocab::duration::parse_duration)?
+            .unwrap_or(tollgate_vocab::defaults::DEFAULT_TIMEOUT),
+        memory: action_typed("memory", tollgate_vocab::size::parse_size)?
+            .unwrap_or(tollgate_vocab::defaults::DEFAULT_MEMORY),
         ..RunArgs::default()
     };
-    if let Some(with) = runner::action_input("with") {
-        let map: BTreeMap<String, serde_json::Value> = serde_yaml_ng::from_str(&with).map_err(|e| {
-            Error::invalid(
-                "`with` input",
-                with.clone(),
-                format!("{e}; write a YAML mapping of input names to values"),
-            )
-        })?;
-        for (name, value) in map {
-            // Structured values travel as JSON, which is valid YAML for the input parser.
-            let text = match value {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            args.with.push(format!("{name}={text}"));
-        }
-    }
-    Ok(args)
+    let inputs = action_mapping("with")?
+        .into_iter()
+        .map(|(name, value)| (name, Given::Value(value)))
+        .collect();
+    Ok((args, inputs))
 }
 
 fn list(json: bool) -> Result<ExitCode> {
     let names: Vec<&str> = builtin::BUILTINS.iter().map(|(n, _)| *n).collect();
     if json {
-        println!("{}", serde_json::json!(names));
+        runner::print_json(&serde_json::json!(names));
     } else {
-        for name in names {
-            println!("builtin:{name}");
-        }
+        runner::print_text(&names.iter().map(|n| format!("builtin:{n}\n")).collect::<String>());
     }
     Ok(ExitCode::Success)
 }
@@ -428,14 +491,9 @@ async fn describe(plugin: &str, json: bool) -> Result<ExitCode> {
     let plugin = PluginRef::parse(plugin)?;
     let runtime = Runtime::new(step::default_cache_dir())?;
     let sink: Arc<dyn Sink> = Arc::new(Collect::default());
-    let tls = crate::net::tls_config(&[]).map_err(Error::Runtime)?;
-    let (loaded, info) = step::load(&runtime, &plugin, tls, sink).await?;
-    let text = if json {
-        format!("{:#}", crate::describe::to_json(&info, &loaded.digest))
-    } else {
-        crate::describe::to_text(&info, &loaded.digest)
-    };
-    println!("{text}");
+    let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
+    let (loaded, info) = step::load(&runtime, &plugin, tls, sink, Limits::default()).await?;
+    runner::describe::print(&info, &loaded.digest, json);
     Ok(ExitCode::Success)
 }
 
@@ -454,11 +512,13 @@ fn keygen(prefix: &std::path::Path) -> Result<ExitCode> {
     }
     write_private(&key_path, &signer.to_pem())?;
     std::fs::write(&pub_path, signer.public().to_pem()).map_err(|e| Error::io(&pub_path, e))?;
-    println!("wrote {} (secret) and {}", key_path.display(), pub_path.display());
-    println!("key id: {}", signer.keyid());
-    println!(
-        "store the private key as the secret TOLLGATE_SIGNING_KEY; give verifiers the public key (--public-key or TOLLGATE_PUBLIC_KEY)"
-    );
+    runner::print_text(&format!(
+        "wrote {} (secret) and {}\nkey id: {}\nstore the private key as the secret TOLLGATE_SIGNING_KEY; \
+         give verifiers the public key (--public-key or TOLLGATE_PUBLIC_KEY)",
+        key_path.display(),
+        pub_path.display(),
+        signer.keyid()
+    ));
     Ok(ExitCode::Success)
 }
 
@@ -496,33 +556,32 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode> {
     };
     match result {
         Ok((subject, digest, keyid, statement)) => {
-            let predicate = &statement["predicate"];
             if args.json {
-                println!(
-                    "{:#}",
-                    serde_json::json!({"verified": true, "subject": subject, "digest": digest, "keyid": keyid, "statement": statement})
+                runner::print_json(
+                    &serde_json::json!({"verified": true, "subject": subject, "digest": digest, "keyid": keyid, "statement": statement}),
                 );
             } else {
-                println!("verified {subject} {digest}");
-                match keyid {
-                    Some(k) => println!("  signed by {k}"),
-                    None => println!("  UNSIGNED (accepted because of --allow-unsigned)"),
-                }
-                println!(
-                    "  produced by {} {} ({}), outcome {}",
-                    predicate["plugin"]["name"].as_str().unwrap_or("?"),
-                    predicate["plugin"]["version"].as_str().unwrap_or("?"),
-                    predicate["plugin"]["digest"].as_str().unwrap_or("?"),
-                    predicate["outcome"].as_str().unwrap_or("?")
-                );
+                let predicate = &statement["predicate"];
+                let field = |v: &Value| v.as_str().unwrap_or("?").to_string();
+                let signer = match keyid {
+                    Some(k) => format!("signed by {k}"),
+                    None => "UNSIGNED (accepted because of --allow-unsigned)".into(),
+                };
+                runner::print_text(&format!(
+                    "verified {subject} {digest}\n  {signer}\n  produced by {} {} ({}), outcome {}",
+                    field(&predicate["plugin"]["name"]),
+                    field(&predicate["plugin"]["version"]),
+                    field(&predicate["plugin"]["digest"]),
+                    field(&predicate["outcome"]),
+                ));
             }
             Ok(ExitCode::Success)
         }
         Err(e) => {
             if args.json {
-                println!("{:#}", serde_json::json!({"verified": false, "error": e.to_string()}));
+                runner::print_json(&serde_json::json!({"verified": false, "error": e.to_string()}));
             }
-            eprintln!("verification failed: {e}");
+            runner::print_error(&format!("verification failed: {e}"));
             Ok(ExitCode::Failure)
         }
     }

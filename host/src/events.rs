@@ -10,20 +10,31 @@ use crate::bindings::tollgate::plugin::types::{Level, Location};
 pub enum Event {
     /// A log line from the plugin (`host` = false) or from Tollgate about the plugin.
     Log {
+        /// Its severity.
         level: Level,
+        /// Its text.
         message: String,
+        /// Whether Tollgate wrote it rather than the plugin.
         host: bool,
     },
     /// An annotation on a file location.
     Annotate {
+        /// Its severity.
         level: Level,
+        /// Its text.
         message: String,
+        /// The file location it is attached to.
         location: Location,
     },
+    /// The start of a collapsible group of log lines, with its title.
     GroupStart(String),
+    /// The end of the innermost open group.
     GroupEnd,
+    /// How far the step has got.
     Progress {
+        /// What is in progress.
         message: String,
+        /// The fraction done, from 0.0 to 1.0, if known.
         fraction: Option<f32>,
     },
 }
@@ -50,6 +61,7 @@ impl Event {
 
 /// Receives events as they happen.
 pub trait Sink: Send + Sync {
+    /// Handle one event.
     fn emit(&self, event: Event);
 
     /// The plugin's declared name is known (after `describe`); later events are its.

@@ -2,26 +2,18 @@
 
 use clap::Parser;
 use tollgate::cli::{Cli, execute};
+use tollgate::runner;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return tollgate::ExitCode::Failure.into();
-        }
+    let result = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(execute(cli)),
+        Err(e) => Err(tollgate::Error::Runtime(format!("cannot start the async runtime: {e}"))),
     };
-    match runtime.block_on(execute(cli)) {
+    match result {
         Ok(code) => code.into(),
         Err(error) => {
-            if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-                println!(
-                    "::error title=tollgate::{}",
-                    tollgate::runner::escape_data(&error.to_string())
-                );
-            }
-            eprintln!("error: {error}");
+            runner::print_error(&error.to_string());
             error.exit_code().into()
         }
     }

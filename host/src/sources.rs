@@ -6,7 +6,7 @@
 
 use crate::builtin;
 use crate::error::{Error, Result};
-use crate::runtime::digest;
+use crate::sandbox::runtime::digest;
 use http_body_util::{BodyExt, Empty, Limited};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,21 +17,27 @@ const MAX_DOWNLOAD_BYTES: usize = 64 << 20;
 /// A parsed plugin reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
+    /// A plugin built into the host, by name.
     Builtin(String),
+    /// A `.wasm` component on the local file system.
     Path(PathBuf),
+    /// An `https://` URL; always pinned.
     Url(String),
 }
 
 /// A reference and its optional pinned digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginRef {
+    /// The reference as written, pin included.
     pub text: String,
+    /// Where the bytes come from.
     pub source: Source,
     /// Lower-case hex, without `sha256:`.
     pub sha256: Option<String>,
 }
 
 impl PluginRef {
+    /// Parse a reference; unpinned URLs, `http://` URLs and malformed pins are refused.
     pub fn parse(text: &str) -> Result<Self> {
         let invalid = |reason: &str| Error::PluginSource {
             reference: text.to_string(),
@@ -90,7 +96,9 @@ impl PluginRef {
 
 /// The bytes of a plugin, verified against its pin.
 pub struct Fetched {
+    /// The component's bytes.
     pub bytes: Vec<u8>,
+    /// Their digest, as `sha256:HEX`.
     pub digest: String,
 }
 

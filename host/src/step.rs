@@ -3,13 +3,13 @@
 
 use crate::artifacts::{ArtifactConfig, StepArtifacts};
 use crate::bindings::tollgate::plugin::types::{Input, Level, PluginError, PluginInfo, RunReport, Status, StepContext};
-use crate::capabilities::{Effective, Grants, intersect};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Event, Sink};
-use crate::imports::{Masker, Produced, StepIo};
-use crate::inputs::{Given, resolve};
-use crate::net::NetPolicy;
-use crate::runtime::{Limits, Loaded, Runtime, StepSetup};
+use crate::sandbox::capabilities::{Effective, Grants, intersect};
+use crate::sandbox::imports::{Masker, Produced, StepIo};
+use crate::sandbox::inputs::{Given, resolve};
+use crate::sandbox::net::NetPolicy;
+use crate::sandbox::runtime::{Limits, Loaded, Runtime, StepSetup};
 use crate::sources::{PluginRef, fetch};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -20,15 +20,21 @@ use tollgate_attest::Predicate;
 /// Everything that defines one step.
 #[derive(Clone)]
 pub struct StepRequest {
+    /// Which plugin.
     pub plugin: PluginRef,
+    /// Its inputs, as the workflow gave them.
     pub inputs: BTreeMap<String, Given>,
+    /// What the workflow allows it.
     pub grants: Grants,
     /// Values of granted secrets, by name.
     pub secret_values: HashMap<String, String>,
+    /// Time and memory, `describe` included.
     pub limits: Limits,
+    /// The run context passed to `run`.
     pub context: StepContext,
     /// `(host, port)` → address overrides for plugin connections.
     pub resolve: HashMap<(String, u16), IpAddr>,
+    /// Trust for the plugin's HTTPS.
     pub tls: Arc<rustls::ClientConfig>,
     /// The artifact service, when the step may store or read artifacts.
     pub artifacts: Option<Arc<ArtifactConfig>>,
@@ -36,17 +42,22 @@ pub struct StepRequest {
 
 /// How a step ended.
 pub struct StepResult {
+    /// The plugin's declared name.
     pub plugin: String,
+    /// Its declared version.
     pub version: String,
+    /// `sha256:<hex>` of its component.
     pub digest: String,
     /// The plugin's report, or why there is none.
     pub outcome: Result<RunReport>,
+    /// Outputs, summary and truncation flags.
     pub produced: Produced,
     /// `(name, digest)` of every artifact the step stored.
     pub artifacts: Vec<(String, String)>,
 }
 
 impl StepResult {
+    /// The documented exit code of the step.
     pub fn exit_code(&self) -> ExitCode {
         match &self.outcome {
             Ok(report) => match report.status {
@@ -58,46 +69,112 @@ impl StepResult {
     }
 }
 
-/// Fetch, compile (or load from cache) and describe a plugin.
+/// Fetch, compile (or load from cache) and describe a plugin, under the step's limits.
 pub async fn load(
     runtime: &Runtime,
     plugin: &PluginRef,
     tls: Arc<rustls::ClientConfig>,
     sink: Arc<dyn Sink>,
+    limits: Limits,
 ) -> Result<(Loaded, PluginInfo)> {
     let fetched = fetch(plugin, runtime.cache_dir(), tls.clone()).await?;
     let name = plugin.display_name();
     let loaded = runtime.load(&name, &fetched.bytes, &fetched.digest)?;
-    let net = NetPolicy {
-        effective: Arc::default(),
-        resolve: Arc::default(),
-        tls,
-        sink: sink.clone(),
-    };
-    let info = runtime.describe(&loaded, StepIo::new(name.clone(), sink, net)).await?;
+    let net = NetPolicy::deny_all(tls, sink.clone());
+    let info = runtime
+        .describe(&loaded, StepIo::new(name.clone(), sink, net), limits)
+        .await?;
     validate_info(&name, &info)?;
     Ok((loaded, info))
 }
 
-fn validate_info(name: &str, info: &PluginInfo) -> Result<()> {
-    let bad = info
+/// Most inputs, outputs or capability requests a plugin may declare.
+pub const MAX_DECLARED: usize = 64;
+/// Longest name (plugin, input, output) or version.
+pub const MAX_NAME: usize = 64;
+/// Longest summary, doc or reason.
+pub const MAX_DOC: usize = 4 << 10;
+/// Longest default value (JSON).
+pub const MAX_DEFAULT: usize = 64 << 10;
+
+/// Check what `describe` returned before anything uses it: it is plugin-written, so its
+/// sizes are capped and its names are restricted to what runner files and flags can carry.
+fn validate_info(plugin: &str, info: &PluginInfo) -> Result<()> {
+    let invalid = |reason: String| Error::InvalidPlugin {
+        plugin: plugin.to_string(),
+        reason,
+    };
+    let counts = [
+        ("inputs", info.inputs.len()),
+        ("outputs", info.outputs.len()),
+        ("capability requests", info.capabilities.len()),
+    ];
+    if let Some((what, n)) = counts.iter().find(|(_, n)| *n > MAX_DECLARED) {
+        return Err(invalid(format!("it declares {n} {what}; the limit is {MAX_DECLARED}")));
+    }
+    let names = info
         .outputs
         .iter()
         .map(|o| o.name.as_str())
-        .chain(info.inputs.iter().map(|i| i.name.as_str()))
-        .find(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-    match bad {
-        Some(n) => Err(Error::InvalidPlugin {
-            plugin: name.to_string(),
-            reason: format!("it declares the input or output name `{n}`; names are letters, digits, `-` and `_`"),
-        }),
-        None => Ok(()),
+        .chain(info.inputs.iter().map(|i| i.name.as_str()));
+    for name in names.chain([info.name.as_str()]) {
+        let ok = !name.is_empty()
+            && name.len() <= MAX_NAME
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(invalid(format!(
+                "it declares the name `{name}`; names are 1-{MAX_NAME} letters, digits, `-` and `_`"
+            )));
+        }
     }
+    let version_ok = !info.version.is_empty()
+        && info.version.len() <= MAX_NAME
+        && info
+            .version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b));
+    if !version_ok {
+        return Err(invalid(format!(
+            "its version `{}` is not a version (1-{MAX_NAME} of letters, digits, `.-+_`)",
+            info.version
+        )));
+    }
+    let docs = [info.summary.as_str()]
+        .into_iter()
+        .chain(info.inputs.iter().map(|i| i.doc.as_str()))
+        .chain(info.outputs.iter().map(|o| o.doc.as_str()))
+        .chain(info.capabilities.iter().map(|c| c.reason.as_str()));
+    if let Some(doc) = docs.into_iter().find(|d| d.len() > MAX_DOC) {
+        return Err(invalid(format!(
+            "a summary, doc or reason is {} bytes; the limit is {MAX_DOC}",
+            doc.len()
+        )));
+    }
+    if let Some(input) = info
+        .inputs
+        .iter()
+        .find(|i| i.default.as_ref().is_some_and(|d| d.len() > MAX_DEFAULT))
+    {
+        return Err(invalid(format!(
+            "the default of input `{}` is larger than {MAX_DEFAULT} bytes",
+            input.name
+        )));
+    }
+    Ok(())
 }
 
 /// Run one step.
 pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -> Result<StepResult> {
-    let (loaded, info) = load(runtime, &request.plugin, request.tls.clone(), sink.clone()).await?;
+    let (loaded, info) = load(
+        runtime,
+        &request.plugin,
+        request.tls.clone(),
+        sink.clone(),
+        request.limits,
+    )
+    .await?;
     let name = info.name.clone();
     sink.plugin_named(&name);
     let resolved = resolve(&name, &info.inputs, request.inputs)?;
@@ -124,12 +201,7 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
         })?;
         secrets.insert(secret.clone(), value.clone());
     }
-    let net = NetPolicy {
-        effective: Arc::new(effective.clone()),
-        resolve: Arc::new(request.resolve),
-        tls: request.tls,
-        sink: sink.clone(),
-    };
+    let net = NetPolicy::new(effective.clone(), request.resolve, request.tls, sink.clone());
     let secret_values: Vec<String> = secrets.values().cloned().collect();
     let mut io = StepIo::new(name.clone(), sink.clone(), net);
     if let Some(config) = &request.artifacts {

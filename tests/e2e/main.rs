@@ -5,6 +5,8 @@
 
 mod act;
 mod cli;
+mod guests;
+mod hostile;
 mod pipeline;
 mod region_verify;
 mod sandbox;

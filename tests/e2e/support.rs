@@ -17,13 +17,12 @@ pub fn cache_dir() -> PathBuf {
     std::env::temp_dir().join("tollgate-e2e-cache")
 }
 
-/// A component built by the host's build script.
+/// The component of a test guest (`tests/guests/<name>`, built on first use by
+/// [`crate::guests`]), or of a first-party plugin embedded by the host's build script.
 pub fn guest(name: &str) -> &'static str {
     match name {
-        "probe" => env!("TOLLGATE_GUEST_PROBE_WASM"),
-        "noop" => env!("TOLLGATE_GUEST_NOOP_WASM"),
         "region-verify" => env!("TOLLGATE_REGION_VERIFY_WASM"),
-        other => panic!("no guest {other}"),
+        test_guest => crate::guests::guest(test_guest),
     }
 }
 
@@ -76,6 +75,101 @@ pub async fn run_cmd(cmd: &mut tokio::process::Command) -> Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A finished `tollgate` process with what it cost.
+#[derive(Debug)]
+pub struct Measured {
+    pub run: Run,
+    /// Peak resident set size of the process, in KiB (`ru_maxrss` from `wait4`).
+    pub max_rss_kib: u64,
+    pub elapsed: Duration,
+    /// True when the deadline passed and the process was killed.
+    pub killed: bool,
+}
+
+/// Run `tollgate ARGS…` (no runner variables, the shared cache, `NO_COLOR`) in `cwd` with
+/// `envs` added, killing it after `deadline`. Blocking: call it from `spawn_blocking`.
+///
+/// The process is waited for with `wait4`, so its own peak RSS is known (unlike
+/// `RUSAGE_CHILDREN`, which mixes in every other child of the test process).
+pub fn run_measured(args: &[String], envs: &[(String, String)], cwd: &Path, deadline: Duration) -> Measured {
+    use std::io::Read;
+    use std::sync::mpsc;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("GITHUB_")
+            || key.starts_with("INPUT_")
+            || key.starts_with("RUNNER_")
+            || key.starts_with("TOLLGATE_")
+            || key == "CI"
+            || key == "ACT"
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("TOLLGATE_CACHE_DIR", cache_dir())
+        .env("NO_COLOR", "1")
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let start = std::time::Instant::now();
+    let mut child = cmd.spawn().expect("tollgate starts");
+    let pid = child.id() as libc::pid_t;
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let (done, finished) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || match finished.recv_timeout(deadline) {
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            // SAFETY: the child is not reaped before this thread is joined, so `pid` is ours.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            true
+        }
+        _ => false,
+    });
+    // Wait for the exit without reaping, so the watchdog can never signal a recycled pid.
+    loop {
+        // SAFETY: plain syscall on our own child; `info` is written by the kernel.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    let _ = done.send(());
+    let killed = watchdog.join().expect("watchdog");
+    let mut status = 0;
+    // SAFETY: reaps our own child and reads its resource usage.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    drop(child);
+    let text = |t: std::thread::JoinHandle<Vec<u8>>| String::from_utf8_lossy(&t.join().expect("reader")).into_owned();
+    Measured {
+        run: Run {
+            code: if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                -1
+            },
+            stdout: text(stdout),
+            stderr: text(stderr),
+        },
+        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        elapsed,
+        killed,
     }
 }
 

@@ -31,34 +31,71 @@ pub enum Error {
         actual: String,
     },
 
-    /// A signature made by a trusted key does not verify: the envelope was changed after signing.
+    /// A signature attributed to a trusted key (by its key id, or tried against every trusted key when it has none)
+    /// does not verify: the envelope or its signature was changed after signing.
     #[error(
-        "signature invalid: the signature by {keyid} does not verify over the envelope's payload; the attestation \
-         was changed after signing or signed with another key, so it is refused (re-run the step that produced it)"
+        "signature invalid: `signatures[{index}]` by {keyid} does not verify over the envelope's payload; the \
+         attestation or its signature was changed after signing (or it was signed with another key), so it is \
+         refused; check that the artifact was not modified, and re-sign it by re-running the step that produced it"
     )]
     SignatureInvalid {
+        /// Position of the failing signature in the envelope's `signatures` array (from 0).
+        index: usize,
         /// The key id the signature claims, or a description when it claims none.
         keyid: String,
     },
 
-    /// No signature was made by a trusted key.
+    /// No signature names a trusted key (and none without key id verifies): the artifact comes from another signer.
     #[error(
         "no trusted key: the envelope is signed by {} but the trusted keys are {}; add the signer's public key to \
-         the trusted keys (or check that the artifact comes from the expected producer)",
+         the trusted keys (--public-key or TOLLGATE_PUBLIC_KEY), or check that the artifact comes from the expected \
+         producer",
         list_or(found, "(no key id)"),
         list_or(trusted, "(none configured)")
     )]
     NoTrustedKey {
-        /// The key ids the envelope's signatures claim.
+        /// The key ids the envelope's signatures claim (`(no key id)` for a signature without one).
         found: Vec<String>,
         /// The key ids of the trusted keys.
         trusted: Vec<String>,
     },
 
+    /// A signature by a key that is not trusted sits beside a valid one. Every signature present must verify
+    /// against a trusted key: Tollgate never adds a second signature, so an extra one is tampering.
+    #[error(
+        "signed by an unknown key `{keyid}`: `signatures[{index}]` names a key that is not trusted (trusted keys: \
+         {}), next to a valid signature; every signature on an envelope must verify against a trusted key, so it is \
+         refused; check that the artifact was not modified (and re-sign it by re-running the step that produced \
+         it), or, if `{keyid}` is a genuine signer, trust its public key with --public-key or TOLLGATE_PUBLIC_KEY",
+        list_or(trusted, "(none configured)")
+    )]
+    UnknownSigner {
+        /// Position of the signature in the envelope's `signatures` array (from 0).
+        index: usize,
+        /// The key id the signature claims.
+        keyid: String,
+        /// The key ids of the trusted keys.
+        trusted: Vec<String>,
+    },
+
+    /// The envelope is signed but no trusted key is configured, so its signatures cannot be checked. A signed
+    /// envelope is never accepted as unsigned, even when unsigned artifacts are allowed.
+    #[error(
+        "signature unverifiable: the envelope is signed by {} but no public key is configured to verify it, so it \
+         is refused (a signed artifact is never accepted as unsigned, even with --allow-unsigned); give the \
+         signer's public key with --public-key FILE or TOLLGATE_PUBLIC_KEY",
+        list_or(keyids, "(no key id)")
+    )]
+    UnverifiableSignature {
+        /// The key ids the envelope's signatures claim (`(no key id)` for a signature without one).
+        keyids: Vec<String>,
+    },
+
     /// The envelope has no signatures and the policy requires one.
     #[error(
         "artifact is unsigned: its envelope has no signatures; sign artifacts by giving the producing step a key \
-         (TOLLGATE_SIGNING_KEY or --signing-key; `tollgate keygen` makes one), or allow unsigned artifacts explicitly"
+         (TOLLGATE_SIGNING_KEY or --signing-key; `tollgate keygen` makes one), or allow unsigned artifacts \
+         explicitly with --allow-unsigned"
     )]
     Unsigned,
 

@@ -4,6 +4,8 @@
 //! (predicate type [`PREDICATE_TYPE`]) inside a DSSE v1 envelope at `DIR/<name>.dsse.json`, signed with an Ed25519
 //! [`Signer`]. [`Store::get`] and [`verify`] check everything under a [`Policy`] before returning any data.
 
+#![deny(missing_docs)]
+
 mod dsse;
 mod error;
 mod keys;

@@ -140,7 +140,8 @@ impl Store {
     /// Fetches artifact `reference` (a name, or `sha256:<hex>`) after verifying it under `policy`.
     ///
     /// The statement's subject must be the artifact's name (or `policy.expect_subject`), the data must hash to the
-    /// subject's digest, and the envelope must be signed by a trusted key unless `policy` allows unsigned.
+    /// subject's digest, and every signature on the envelope must verify against a trusted key (an envelope without
+    /// signatures is accepted only if `policy` allows unsigned); see [`Policy`] for the exact rules.
     pub fn get(&self, reference: &str, policy: &Policy) -> Result<Artifact> {
         let Some(hex) = reference.strip_prefix("sha256:") else {
             validate_name(reference)?;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 use tollgate_attest::{
     Envelope, Error, PAYLOAD_TYPE, PluginRef, Policy, Predicate, PublicKey, RunContext, Signer, Store, pae, redact,
@@ -230,7 +230,7 @@ fn every_flip_of_the_statement_is_rejected() {
         forged.payload = STANDARD.encode(&flipped);
         let json = serde_json::to_vec(&forged).expect("json");
         match verify(data, &json, &policy) {
-            Err(Error::SignatureInvalid { keyid }) => assert_eq!(keyid, OPENSSL_KEYID),
+            Err(Error::SignatureInvalid { index, keyid }) => assert_eq!((index, keyid.as_str()), (0, OPENSSL_KEYID)),
             other => panic!("flip at {position}: {other:?}"),
         }
     }
@@ -433,4 +433,379 @@ fn redact_replaces_strings_containing_secrets_at_any_depth() {
         Value::Object(redacted),
         json!({"url": "***", "nested": {"list": ["plain", "***", 7], "flag": true}, "other": "fine"})
     );
+}
+
+// Signatures as an attacker sees them: every signature present must verify against a trusted key, a signed envelope
+// is never "unsigned", and DSSE's base64 variants are accepted but garbage is not.
+
+fn read_envelope(store: &Store, name: &str) -> Envelope {
+    Envelope::parse(&fs::read(store.envelope_path(name).expect("path")).expect("read")).expect("parse")
+}
+
+fn to_json(envelope: &Envelope) -> Vec<u8> {
+    serde_json::to_vec(envelope).expect("json")
+}
+
+/// `sig` with one bit of its first signature byte flipped, re-encoded as valid base64.
+fn corrupt(sig: &str) -> String {
+    let mut bytes = STANDARD.decode(sig).expect("base64");
+    bytes[0] ^= 0x01;
+    STANDARD.encode(bytes)
+}
+
+/// `attacker`'s genuine signature over the same payload as `envelope`.
+fn signature_by(attacker: &Signer, envelope: &Envelope) -> tollgate_attest::Signature {
+    let payload = STANDARD.decode(&envelope.payload).expect("base64");
+    Envelope::seal(&envelope.payload_type, &payload, Some(attacker)).signatures[0].clone()
+}
+
+fn allow_unsigned_without_keys() -> Policy {
+    Policy {
+        allow_unsigned: true,
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn a_corrupted_signature_is_refused_with_allow_unsigned_and_no_key() {
+    let (_dir, store, signer) = signed_store("plan", b"plan bytes");
+    let genuine = read_envelope(&store, "plan");
+    let mut forged = genuine.clone();
+    forged.signatures[0].sig = corrupt(&forged.signatures[0].sig);
+
+    // The local-run policy: nothing to check signatures against. The flipped signature is not "unsigned".
+    for policy in [allow_unsigned_without_keys(), Policy::default()] {
+        let err = verify(b"plan bytes", &to_json(&forged), &policy).expect_err("corrupted signature");
+        match &err {
+            Error::UnverifiableSignature { keyids } => assert_eq!(keyids, &[OPENSSL_KEYID]),
+            other => panic!("{other:?}"),
+        }
+        let message = err.to_string();
+        assert!(
+            message.contains("--public-key")
+                && message.contains("TOLLGATE_PUBLIC_KEY")
+                && message.contains(OPENSSL_KEYID),
+            "{message}"
+        );
+        assert!(message.contains("never accepted as unsigned"), "{message}");
+    }
+    // The genuine signed envelope cannot be checked without a key either: refused, not downgraded to unsigned.
+    let err = store
+        .get("plan", &allow_unsigned_without_keys())
+        .expect_err("unverifiable");
+    assert!(matches!(err, Error::UnverifiableSignature { .. }), "{err:?}");
+
+    // Every bit flip of the `sig` text is refused too, whatever it decodes to.
+    let sig = genuine.signatures[0].sig.clone();
+    for position in 0..sig.len() {
+        for mask in [0x01u8, 0x20, 0x80] {
+            let mut bytes = sig.clone().into_bytes();
+            bytes[position] ^= mask;
+            let mut flipped = genuine.clone();
+            flipped.signatures[0].sig = String::from_utf8_lossy(&bytes).into_owned();
+            match verify(b"plan bytes", &to_json(&flipped), &allow_unsigned_without_keys()) {
+                Err(Error::UnverifiableSignature { .. } | Error::MalformedEnvelope { .. }) => {}
+                other => panic!("flip {mask:#x} at {position}: {other:?}"),
+            }
+        }
+    }
+
+    // With the key, the same forgery is named precisely: which signature, which key, what to do.
+    let policy = Policy {
+        trusted: vec![signer.public()],
+        allow_unsigned: true,
+        expect_subject: None,
+    };
+    let err = verify(b"plan bytes", &to_json(&forged), &policy).expect_err("corrupted signature");
+    assert!(
+        matches!(&err, Error::SignatureInvalid { index: 0, keyid } if keyid == OPENSSL_KEYID),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("`signatures[0]`") && message.contains("not modified") && message.contains("re-sign"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_failing_signature_beside_a_valid_one_is_refused() {
+    let (_dir, store, signer) = signed_store("plan", b"plan bytes");
+    let genuine = read_envelope(&store, "plan");
+    let valid = genuine.signatures[0].clone();
+    let mut invalid = valid.clone();
+    invalid.sig = corrupt(&invalid.sig);
+    let mut keyless_invalid = invalid.clone();
+    keyless_invalid.keyid.clear();
+
+    for allow_unsigned in [false, true] {
+        let policy = Policy {
+            trusted: vec![signer.public()],
+            allow_unsigned,
+            expect_subject: None,
+        };
+        for (signatures, failing) in [
+            (vec![valid.clone(), invalid.clone()], 1),
+            (vec![invalid.clone(), valid.clone()], 0),
+            (vec![valid.clone(), keyless_invalid.clone()], 1),
+            (vec![valid.clone(), valid.clone(), invalid.clone()], 2),
+        ] {
+            let mut forged = genuine.clone();
+            forged.signatures = signatures;
+            let err = verify(b"plan bytes", &to_json(&forged), &policy).expect_err("a failing signature");
+            match &err {
+                Error::SignatureInvalid { index, .. } => assert_eq!(*index, failing, "{err}"),
+                other => panic!("{other:?}"),
+            }
+            assert!(err.to_string().contains(&format!("`signatures[{failing}]`")), "{err}");
+        }
+
+        // A signature that is not even base64 beside a valid one: malformed, naming the signature.
+        let mut forged = genuine.clone();
+        forged.signatures.push(tollgate_attest::Signature {
+            keyid: OPENSSL_KEYID.to_owned(),
+            sig: "not*base64!".to_owned(),
+        });
+        let err = verify(b"plan bytes", &to_json(&forged), &policy).expect_err("garbage signature");
+        assert!(matches!(err, Error::MalformedEnvelope { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("`signatures[1]`") && err.to_string().contains(OPENSSL_KEYID),
+            "{err}"
+        );
+    }
+
+    // Through the store as well.
+    let mut forged = genuine.clone();
+    forged.signatures.push(invalid);
+    fs::write(store.envelope_path("plan").expect("path"), to_json(&forged)).expect("write");
+    let err = store
+        .get("plan", &Policy::trusting(vec![signer.public()]))
+        .expect_err("tampered envelope");
+    assert!(matches!(err, Error::SignatureInvalid { index: 1, .. }), "{err:?}");
+}
+
+#[test]
+fn a_signature_by_an_untrusted_key_beside_a_trusted_one_is_refused() {
+    let (_dir, store, signer) = signed_store("plan", b"plan bytes");
+    let genuine = read_envelope(&store, "plan");
+    let attacker = Signer::generate().expect("generate");
+    // A perfectly valid signature, but by a key nobody trusts.
+    let extra = signature_by(&attacker, &genuine);
+
+    for allow_unsigned in [false, true] {
+        let policy = Policy {
+            trusted: vec![signer.public()],
+            allow_unsigned,
+            expect_subject: None,
+        };
+        let mut forged = genuine.clone();
+        forged.signatures.push(extra.clone());
+        let err = verify(b"plan bytes", &to_json(&forged), &policy).expect_err("untrusted co-signature");
+        match &err {
+            Error::UnknownSigner { index, keyid, trusted } => {
+                assert_eq!((*index, keyid.as_str()), (1, attacker.keyid().as_str()));
+                assert_eq!(trusted, &[OPENSSL_KEYID]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("signed by an unknown key `{}`", attacker.keyid()))
+                && message.contains("`signatures[1]`")
+                && message.contains("--public-key"),
+            "{message}"
+        );
+
+        // In front of the valid one too.
+        forged.signatures.reverse();
+        let err = verify(b"plan bytes", &to_json(&forged), &policy).expect_err("untrusted co-signature");
+        assert!(matches!(err, Error::UnknownSigner { index: 0, .. }), "{err:?}");
+
+        // Without a key id it is tried against every trusted key, and fails.
+        let mut keyless = extra.clone();
+        keyless.keyid.clear();
+        let mut forged = genuine.clone();
+        forged.signatures.push(keyless);
+        let err = verify(b"plan bytes", &to_json(&forged), &policy).expect_err("keyless untrusted signature");
+        assert!(matches!(err, Error::SignatureInvalid { index: 1, .. }), "{err:?}");
+        assert!(err.to_string().contains("tried every trusted key"), "{err}");
+
+        // Claiming the trusted key id does not help the attacker's signature.
+        let mut impostor = extra.clone();
+        impostor.keyid = OPENSSL_KEYID.to_owned();
+        let mut forged = genuine.clone();
+        forged.signatures.push(impostor);
+        let err = verify(b"plan bytes", &to_json(&forged), &policy).expect_err("impostor signature");
+        assert!(matches!(err, Error::SignatureInvalid { index: 1, .. }), "{err:?}");
+    }
+
+    // Once the second signer is trusted as well, both signatures verify and the envelope is accepted.
+    let mut cosigned = genuine.clone();
+    cosigned.signatures.push(extra);
+    let verified = verify(
+        b"plan bytes",
+        &to_json(&cosigned),
+        &Policy::trusting(vec![attacker.public(), signer.public()]),
+    )
+    .expect("both signers trusted");
+    assert_eq!(verified.keyid.as_deref(), Some(OPENSSL_KEYID));
+}
+
+#[test]
+fn unsigned_envelopes_are_accepted_only_with_allow_unsigned() {
+    let dir = TempDir::new();
+    let store = Store::open(dir.path()).expect("open");
+    store
+        .put("report", "text/markdown", b"# ok", &predicate(), None)
+        .expect("put");
+    let envelope = fs::read(store.envelope_path("report").expect("path")).expect("read");
+
+    let verified = verify(b"# ok", &envelope, &allow_unsigned_without_keys()).expect("allowed unsigned");
+    assert_eq!((verified.subject.as_str(), verified.keyid), ("report", None));
+    let artifact = store
+        .get("report", &allow_unsigned_without_keys())
+        .expect("allowed unsigned");
+    assert_eq!((artifact.data.as_slice(), artifact.signed_by), (&b"# ok"[..], None));
+    // Unsigned is not a way around the digest.
+    let err = verify(b"# ko", &envelope, &allow_unsigned_without_keys()).expect_err("other data");
+    assert!(matches!(err, Error::DigestMismatch { .. }), "{err:?}");
+
+    for policy in [
+        Policy::default(),
+        Policy::trusting(vec![Signer::generate().expect("generate").public()]),
+    ] {
+        let err = verify(b"# ok", &envelope, &policy).expect_err("unsigned");
+        assert!(matches!(err, Error::Unsigned), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("TOLLGATE_SIGNING_KEY") && message.contains("--allow-unsigned"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn url_safe_and_unpadded_base64_of_a_genuine_envelope_are_accepted() {
+    // Inputs that put `?`, `~` and `>` at every position modulo 3, so the payload's base64 uses `+` and `/`.
+    let mut predicate = predicate();
+    predicate.inputs.insert("query".into(), json!("???~~~>>>"));
+    let dir = TempDir::new();
+    let store = Store::open(dir.path()).expect("open");
+    let signer = Signer::from_pem(OPENSSL_PRIVATE).expect("key");
+    let policy = Policy::trusting(vec![signer.public()]);
+    let differs = |text: &str| text.contains(['+', '/']) && text.ends_with('=');
+
+    // A name for which both the payload and the signature exercise the alphabet and the padding.
+    let (name, genuine) = (1..60)
+        .map(|len| "p".repeat(len))
+        .find_map(|name| {
+            store
+                .put(&name, "text/plain", b"data", &predicate, Some(&signer))
+                .expect("put");
+            let envelope = read_envelope(&store, &name);
+            (differs(&envelope.payload) && differs(&envelope.signatures[0].sig)).then_some((name, envelope))
+        })
+        .expect("some name gives `+`/`/` and padding in both payload and signature");
+    // What we write is standard base64 with padding.
+    assert!(STANDARD.decode(&genuine.payload).is_ok() && STANDARD.decode(&genuine.signatures[0].sig).is_ok());
+
+    let engines = [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD];
+    let payload = STANDARD.decode(&genuine.payload).expect("base64");
+    let sig = STANDARD.decode(&genuine.signatures[0].sig).expect("base64");
+    for payload_engine in engines {
+        for sig_engine in engines {
+            let mut reencoded = genuine.clone();
+            reencoded.payload = payload_engine.encode(&payload);
+            reencoded.signatures[0].sig = sig_engine.encode(&sig);
+            let verified = verify(b"data", &to_json(&reencoded), &policy)
+                .unwrap_or_else(|err| panic!("{} / {}: {err}", reencoded.payload, reencoded.signatures[0].sig));
+            assert_eq!(
+                (verified.subject.as_str(), verified.keyid.as_deref()),
+                (name.as_str(), Some(OPENSSL_KEYID))
+            );
+            // And through the store.
+            fs::write(store.envelope_path(&name).expect("path"), to_json(&reencoded)).expect("write");
+            assert_eq!(store.get(&name, &policy).expect("store get").data, b"data");
+        }
+    }
+
+    // Garbage is still garbage.
+    let url_payload = URL_SAFE.encode(&payload);
+    let std_payload = genuine.payload.clone();
+    // `+` at one place and `-` or `_` at another: neither alphabet.
+    let specials: Vec<usize> = std_payload.match_indices(['+', '/']).map(|(at, _)| at).collect();
+    assert!(specials.len() >= 2, "{std_payload}");
+    let mut mixed = url_payload.clone();
+    mixed.replace_range(specials[0]..=specials[0], &std_payload[specials[0]..=specials[0]]);
+    let partial_padding = format!("{}=", genuine.payload.trim_end_matches('='));
+    let partial_padding = if partial_padding == genuine.payload {
+        format!("{partial_padding}=")
+    } else {
+        partial_padding
+    };
+    for bad_payload in [
+        mixed,
+        partial_padding,
+        format!("{} ", genuine.payload),
+        format!("{}*", genuine.payload.trim_end_matches('=')),
+        "%%%%".to_owned(),
+    ] {
+        let mut bad = genuine.clone();
+        bad.payload = bad_payload.clone();
+        let err = verify(b"data", &to_json(&bad), &policy).expect_err(&bad_payload);
+        assert!(
+            matches!(err, Error::MalformedEnvelope { .. }),
+            "{bad_payload:?}: {err:?}"
+        );
+        assert!(err.to_string().contains("`payload` is not base64"), "{err}");
+    }
+    for (bad_sig, expected) in [
+        ("AAAA-AAA+", "not base64"),
+        ("====", "not base64"),
+        ("", "decodes to 0 bytes"),
+        (&STANDARD.encode(&sig[..63]) as &str, "decodes to 63 bytes"),
+        (&STANDARD.encode([sig.as_slice(), b"x"].concat()), "decodes to 65 bytes"),
+    ] {
+        let mut bad = genuine.clone();
+        bad.signatures[0].sig = bad_sig.to_owned();
+        let err = verify(b"data", &to_json(&bad), &policy).expect_err(bad_sig);
+        assert!(matches!(err, Error::MalformedEnvelope { .. }), "{bad_sig:?}: {err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains(expected) && message.contains("`signatures[0]`") && message.contains(OPENSSL_KEYID),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_genuine_envelope_still_verifies() {
+    let (_dir, store, signer) = signed_store("us-east/tfplan", b"plan bytes");
+    let envelope = fs::read(store.envelope_path("us-east/tfplan").expect("path")).expect("read");
+    let other = Signer::generate().expect("generate");
+    for policy in [
+        Policy::trusting(vec![signer.public()]),
+        Policy::trusting(vec![other.public(), signer.public()]),
+        Policy {
+            trusted: vec![signer.public()],
+            allow_unsigned: true,
+            expect_subject: Some("us-east/tfplan".into()),
+        },
+    ] {
+        let verified = verify(b"plan bytes", &envelope, &policy).expect("genuine");
+        assert_eq!(verified.keyid.as_deref(), Some(OPENSSL_KEYID));
+        assert_eq!(verified.subject, "us-east/tfplan");
+        let artifact = store.get("us-east/tfplan", &policy).expect("genuine");
+        assert_eq!(artifact.signed_by.as_deref(), Some(OPENSSL_KEYID));
+    }
+    // Without key id, a genuine signature is found by trying every trusted key.
+    let mut keyless = read_envelope(&store, "us-east/tfplan");
+    keyless.signatures[0].keyid.clear();
+    let verified = verify(
+        b"plan bytes",
+        &to_json(&keyless),
+        &Policy::trusting(vec![other.public(), signer.public()]),
+    )
+    .expect("keyless genuine");
+    assert_eq!(verified.keyid.as_deref(), Some(OPENSSL_KEYID));
 }

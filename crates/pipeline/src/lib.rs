@@ -17,7 +17,8 @@ pub use expr::{
 };
 pub use load::parse;
 pub use model::{
-    ALLOW_KEYS, ARTIFACT_KEYS, Allow, ArtifactDecl, AxisValues, CONTEXT_ROOTS, GITHUB_PERMISSIONS, GroupStep,
-    INPUT_KEYS, Input, Matrix, MatrixAxis, Pipeline, RunStep, STEP_KEYS, Section, Step, StepKind, StepVisit,
-    TOP_LEVEL_KEYS, UsesStep,
+    ALLOW_KEYS, ARTIFACT_KEYS, Allow, ArtifactDecl, AxisValues, CONTEXT_ROOTS, GroupStep, INPUT_KEYS, Input, Matrix,
+    MatrixAxis, Pipeline, RunStep, STEP_KEYS, Section, Step, StepKind, StepVisit, TOP_LEVEL_KEYS, UsesStep,
 };
+/// The vocabularies `allow:` and `timeout:` values are checked against; [`Allow`] holds their types.
+pub use tollgate_vocab as vocab;

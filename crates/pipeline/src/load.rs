@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use saphyr_parser::ScalarStyle;
 use serde_json::Value;
+use tollgate_vocab::{
+    GithubPermission, Invalid, OriginPattern, check_secret_name, is_env_name, parse_duration, parse_size,
+};
 
 use crate::diagnostic::{Diagnostic, Pos, Span, suggestion};
 use crate::expr::{self, Expr, ExprError, Reference, Template, ValueTemplate};
@@ -105,12 +108,6 @@ fn is_id(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-fn is_env_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn get<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
@@ -308,72 +305,40 @@ impl Loader<'_> {
         }
     }
 
-    fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
-        let hint = || Some("write a duration such as `30s`, `5m` or `1h30m`".to_string());
-        let text = match node.as_scalar() {
-            Some(s) if s.value.is_string() => s.text.clone(),
-            Some(s) if s.value.is_number() => {
-                self.error(node.span.start, format!("{what} `{}` has no unit", s.text), hint());
-                return None;
-            }
+    /// A scalar to check against a vocabulary: strings and numbers by their text (so `timeout: 5` is refused for
+    /// having no unit, not for being a number); anything else is reported as not being `kind`.
+    fn vocab_text(&mut self, node: &Node, what: &str, kind: &str, syntax: &str) -> Option<String> {
+        match node.as_scalar() {
+            Some(s) if s.value.is_string() || s.value.is_number() => Some(s.text.clone()),
             _ => {
                 self.error(
                     node.span.start,
-                    format!("{what} must be a duration, found {}", node.describe()),
-                    hint(),
-                );
-                return None;
-            }
-        };
-        match humantime::parse_duration(&text) {
-            Ok(d) if d.is_zero() => {
-                self.error(node.span.start, format!("{what} must be more than zero"), hint());
-                None
-            }
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.error(
-                    node.span.start,
-                    format!("{what} `{text}` is not a duration: {e}"),
-                    hint(),
+                    format!("{what} must be {kind}, found {}", node.describe()),
+                    Some(syntax.to_string()),
                 );
                 None
             }
         }
     }
 
+    /// Report a value its vocabulary refused; `place` names where it is, e.g. `` `timeout` ``.
+    fn invalid(&mut self, pos: Pos, place: Option<&str>, e: &Invalid) {
+        let (message, hint) = describe_invalid(place, e);
+        self.error(pos, message, hint);
+    }
+
+    fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
+        let text = self.vocab_text(node, what, "a duration", tollgate_vocab::duration::SYNTAX)?;
+        parse_duration(&text)
+            .map_err(|e| self.invalid(node.span.start, Some(what), &e))
+            .ok()
+    }
+
     fn memory(&mut self, node: &Node, what: &str) -> Option<u64> {
-        let hint = || Some("write a size such as `256MiB` or `1GiB`".to_string());
-        let text = match node.as_scalar() {
-            Some(s) if s.value.is_string() => s.text.clone(),
-            Some(s) if s.value.is_number() => {
-                self.error(node.span.start, format!("{what} `{}` has no unit", s.text), hint());
-                return None;
-            }
-            _ => {
-                self.error(
-                    node.span.start,
-                    format!("{what} must be a size, found {}", node.describe()),
-                    hint(),
-                );
-                return None;
-            }
-        };
-        if text.trim().chars().all(|c| c.is_ascii_digit()) {
-            self.error(node.span.start, format!("{what} `{text}` has no unit"), hint());
-            return None;
-        }
-        match text.parse::<bytesize::ByteSize>() {
-            Ok(size) if size.as_u64() == 0 => {
-                self.error(node.span.start, format!("{what} must be more than zero"), hint());
-                None
-            }
-            Ok(size) => Some(size.as_u64()),
-            Err(e) => {
-                self.error(node.span.start, format!("{what} `{text}` is not a size: {e}"), hint());
-                None
-            }
-        }
+        let text = self.vocab_text(node, what, "a size", tollgate_vocab::size::SYNTAX)?;
+        parse_size(&text)
+            .map_err(|e| self.invalid(node.span.start, Some(what), &e))
+            .ok()
     }
 
     // -- templates ----------------------------------------------------------------------------------------------
@@ -934,47 +899,54 @@ impl Loader<'_> {
             return allow;
         };
         self.check_keys(entries, ALLOW_KEYS, "`allow`");
+        let vocab = |e: Invalid| describe_invalid(None, &e);
         for (key, value) in entries {
             let name = key.key_text();
-            let list = match name.as_str() {
-                "net" => &mut allow.net,
-                "read" => &mut allow.read,
-                "write" => &mut allow.write,
-                "secrets" => &mut allow.secrets,
-                "github" => &mut allow.github,
-                "timeout" => {
-                    allow.timeout = self.duration(value, "`allow.timeout`");
-                    continue;
+            match name.as_str() {
+                "net" => allow.net = self.grants(value, &name, |t| OriginPattern::parse(t).map_err(vocab)),
+                "read" => allow.read = self.grants(value, &name, path_grant),
+                "write" => allow.write = self.grants(value, &name, path_grant),
+                "secrets" => {
+                    allow.secrets = self.grants(value, &name, |t| {
+                        check_secret_name(t).map(|()| t.to_string()).map_err(vocab)
+                    })
                 }
-                "memory" => {
-                    allow.memory = self.memory(value, "`allow.memory`");
-                    continue;
-                }
-                _ => continue,
-            };
-            let Some(items) = self.seq(value, &format!("`allow.{name}`")) else {
-                continue;
-            };
-            let mut values = Vec::new();
-            for item in items {
-                let Some(text) = self.string(item, &format!("an entry of `allow.{name}`")) else {
-                    continue;
-                };
-                if text.contains("${{") {
-                    let hint =
-                        Some("grants are written literally so a reviewer sees exactly what a step may do".into());
-                    self.error(item.span.start, "grants cannot use expressions", hint);
-                    continue;
-                }
-                if let Some((message, hint)) = check_grant(&name, &text) {
-                    self.error(item.span.start, message, hint);
-                    continue;
-                }
-                values.push(text);
+                "github" => allow.github = self.grants(value, &name, |t| GithubPermission::parse(t).map_err(vocab)),
+                "timeout" => allow.timeout = self.duration(value, "`allow.timeout`"),
+                "memory" => allow.memory = self.memory(value, "`allow.memory`"),
+                _ => {}
             }
-            *list = values;
         }
         allow
+    }
+
+    /// The entries of the list `allow.NAME`, each checked by `parse`. Grants are literals: an expression is an
+    /// error.
+    fn grants<T>(
+        &mut self,
+        node: &Node,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, (String, Option<String>)>,
+    ) -> Vec<T> {
+        let mut values = Vec::new();
+        let Some(items) = self.seq(node, &format!("`allow.{name}`")) else {
+            return values;
+        };
+        for item in items {
+            let Some(text) = self.string(item, &format!("an entry of `allow.{name}`")) else {
+                continue;
+            };
+            if text.contains("${{") {
+                let hint = Some("grants are written literally so a reviewer sees exactly what a step may do".into());
+                self.error(item.span.start, "grants cannot use expressions", hint);
+                continue;
+            }
+            match parse(&text) {
+                Ok(value) => values.push(value),
+                Err((message, hint)) => self.error(item.span.start, message, hint),
+            }
+        }
+        values
     }
 
     fn artifacts(&mut self, node: &Node, scope: &Rc<Scope>) -> Vec<ArtifactDecl> {
@@ -1116,41 +1088,23 @@ fn quoted_list(items: &[String]) -> String {
     items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
 }
 
-/// A problem with one grant, if any.
-fn check_grant(kind: &str, text: &str) -> Option<(String, Option<String>)> {
-    match kind {
-        "net" => {
-            let ok = text == "*"
-                || text.split_once("://").is_some_and(|(scheme, rest)| {
-                    !scheme.is_empty()
-                        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+')
-                        && !rest.is_empty()
-                        && !rest.contains('/')
-                });
-            (!ok).then(|| {
-                (
-                    format!("`{text}` is not an origin"),
-                    Some(
-                        "write `scheme://host[:port]`, e.g. `https://api.example.com` or `https://*.example.com`"
-                            .into(),
-                    ),
-                )
-            })
-        }
-        "read" | "write" => text
-            .is_empty()
-            .then(|| ("an empty path grants nothing".to_string(), None)),
-        "secrets" => (!is_env_name(text)).then(|| {
-            (
-                format!("`{text}` is not a secret name"),
-                Some("secret names are environment variable names: letters, digits and `_`".into()),
-            )
-        }),
-        "github" => (!GITHUB_PERMISSIONS.contains(&text)).then(|| {
-            let hint = suggestion(text, GITHUB_PERMISSIONS.iter().copied())
-                .unwrap_or_else(|| format!("permissions are {}", GITHUB_PERMISSIONS.join(", ")));
-            (format!("unknown GitHub permission `{text}`"), Some(hint))
-        }),
-        _ => None,
+/// A directory grant: any non-empty path (it is resolved and checked when the step runs).
+fn path_grant(text: &str) -> Result<String, (String, Option<String>)> {
+    match text.is_empty() {
+        true => Err(("an empty path grants nothing".to_string(), None)),
+        false => Ok(text.to_string()),
     }
+}
+
+/// The diagnostic for a value its vocabulary refused: `` `VALUE` is not a valid WHAT: PROBLEM `` (after `place`
+/// when given), with the vocabulary's hint.
+fn describe_invalid(place: Option<&str>, e: &Invalid) -> (String, Option<String>) {
+    let subject = match place {
+        Some(place) => format!("{place} `{}`", e.value),
+        None => format!("`{}`", e.value),
+    };
+    (
+        format!("{subject} is not a valid {}: {}", e.what, e.problem()),
+        e.hint().map(str::to_string),
+    )
 }

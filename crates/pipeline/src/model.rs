@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use tollgate_vocab::{GithubPermission, OriginPattern};
 
 use crate::diagnostic::{Span, suggestion};
 use crate::expr::{Context, EvalError, Expr, JobStatus, Template, ValueTemplate};
@@ -35,15 +36,6 @@ pub const INPUT_KEYS: &[&str] = &["description", "required", "default"];
 pub const ALLOW_KEYS: &[&str] = &["net", "read", "write", "secrets", "github", "timeout", "memory"];
 /// Keys accepted in an artifact declaration.
 pub const ARTIFACT_KEYS: &[&str] = &["name", "path", "media-type"];
-/// GitHub permissions a step may be granted (`allow: { github: [...] }`).
-pub const GITHUB_PERMISSIONS: &[&str] = &[
-    "pull-requests:read",
-    "pull-requests:write",
-    "issues:read",
-    "issues:write",
-    "contents:read",
-    "contents:write",
-];
 /// Context names expressions may read.
 pub const CONTEXT_ROOTS: &[&str] = &["steps", "inputs", "env", "matrix", "github", "runner"];
 
@@ -135,17 +127,20 @@ pub struct ArtifactDecl {
     pub span: Span,
 }
 
-/// What a plugin step is granted. Literal values only: grants never come from expressions.
+/// What a plugin step is granted. Literal values only: grants never come from expressions. Every value is
+/// checked by `tollgate_vocab` when the file is loaded, so what `--dry-run` shows is what the run grants.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Allow {
     /// Origins: `scheme://host[:port]`, with `*.` subdomain and `:*` port wildcards.
-    pub net: Vec<String>,
+    pub net: Vec<OriginPattern>,
+    /// Directories the plugin may read, as written (relative to where `tollgate` runs).
     pub read: Vec<String>,
+    /// Directories the plugin may read and write, as written.
     pub write: Vec<String>,
-    /// Secret names; each value is read from the environment variable of that name.
+    /// Secret names (environment variable names); each value is read from the variable of that name.
     pub secrets: Vec<String>,
     /// GitHub permissions, e.g. `pull-requests:write`.
-    pub github: Vec<String>,
+    pub github: Vec<GithubPermission>,
     /// Plugin wall-clock limit.
     pub timeout: Option<Duration>,
     /// Plugin linear-memory limit in bytes.

@@ -247,13 +247,18 @@ fn the_schema_and_the_parser_accept_the_same_keys() {
     assert_eq!(keys(&defs["allow"]["properties"]), sorted(ALLOW_KEYS));
     assert_eq!(keys(&defs["input"]["properties"]), sorted(INPUT_KEYS));
     assert_eq!(keys(&defs["artifact"]["properties"]), sorted(ARTIFACT_KEYS));
-    let permissions: Vec<&str> = defs["allow"]["properties"]["github"]["items"]["enum"]
+    assert_eq!(
+        defs["allow"]["properties"]["github"]["items"]["$ref"],
+        "#/$defs/github-permission"
+    );
+    let permissions: Vec<&str> = defs["github-permission"]["enum"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(permissions, tollgate_pipeline::GITHUB_PERMISSIONS);
+    let names = tollgate_pipeline::vocab::GithubPermission::ALL.map(|p| p.as_str());
+    assert_eq!(permissions, names);
 }
 
 #[test]

@@ -138,27 +138,27 @@ fn durations_sizes_and_grants() {
             "durations",
             "steps:\n  - id: a\n    run: echo\n    timeout: 5\n  - id: b\n    run: echo\n    timeout: 5 minutes please\n  - id: c\n    run: echo\n    timeout: 0s\n",
             &[
-                "p.yml:4:14: error: `timeout` `5` has no unit\n  hint: write a duration such as `30s`, `5m` or `1h30m`",
-                "p.yml:7:14: error: `timeout` `5 minutes please` is not a duration: expected number at 10\n  hint: write a duration such as `30s`, `5m` or `1h30m`",
-                "p.yml:10:14: error: `timeout` must be more than zero\n  hint: write a duration such as `30s`, `5m` or `1h30m`",
+                "p.yml:4:14: error: `timeout` `5` is not a valid duration: it has no unit\n  hint: write `5s` for seconds or `5m` for minutes",
+                "p.yml:7:14: error: `timeout` `5 minutes please` is not a valid duration: it is not a number followed by `h`, `m`, `s` or `ms`\n  hint: write a duration such as `30s`, `5m`, `1h30m` or `300ms`",
+                "p.yml:10:14: error: `timeout` `0s` is not a valid duration: it must be more than zero\n  hint: write a duration such as `30s`, `5m`, `1h30m` or `300ms`",
             ],
         ),
         (
             "memory",
             "steps:\n  - id: a\n    uses: x\n    allow: { memory: 256 }\n  - id: b\n    uses: x\n    allow: { memory: lots }\n",
             &[
-                "p.yml:4:22: error: `allow.memory` `256` has no unit\n  hint: write a size such as `256MiB` or `1GiB`",
-                "p.yml:7:22: error: `allow.memory` `lots` is not a size: couldn't parse \"lots\" into a ByteSize, cannot parse float from empty string\n  hint: write a size such as `256MiB` or `1GiB`",
+                "p.yml:4:22: error: `allow.memory` `256` is not a valid size: it has no unit\n  hint: write `256MiB` for mebibytes",
+                "p.yml:7:22: error: `allow.memory` `lots` is not a valid size: it is not a number followed by MiB, GiB, MB or GB\n  hint: write a size such as `256MiB` or `1GiB`",
             ],
         ),
         (
             "grants",
             "steps:\n  - id: a\n    uses: x\n    allow:\n      net: [example.com, \"https://${{ inputs.h }}\"]\n      github: [pull-request:write]\n      secrets: [MY-TOKEN]\n",
             &[
-                "p.yml:5:13: error: `example.com` is not an origin\n  hint: write `scheme://host[:port]`, e.g. `https://api.example.com` or `https://*.example.com`",
+                "p.yml:5:13: error: `example.com` is not a valid origin: it has no `scheme://`\n  hint: write origins as scheme://host[:port], e.g. `https://api.example.com`, `http://127.0.0.1:8080`, `https://*.example.com`, `https://*:*` (port `*` = any port; no port = the scheme's default)",
                 "p.yml:5:26: error: grants cannot use expressions\n  hint: grants are written literally so a reviewer sees exactly what a step may do",
-                "p.yml:6:16: error: unknown GitHub permission `pull-request:write`\n  hint: did you mean `pull-requests:write`?",
-                "p.yml:7:17: error: `MY-TOKEN` is not a secret name\n  hint: secret names are environment variable names: letters, digits and `_`",
+                "p.yml:6:16: error: `pull-request:write` is not a valid GitHub permission: there is no such permission\n  hint: did you mean `pull-requests:write`?",
+                "p.yml:7:17: error: `MY-TOKEN` is not a valid secret name: `-` is not allowed\n  hint: secret names are environment variable names: letters, digits and `_`, not starting with a digit",
             ],
         ),
     ]);

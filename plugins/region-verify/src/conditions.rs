@@ -16,8 +16,11 @@ const EXAMPLES: &str = "examples: `status == 200`, `response_time < 300ms`, \
 /// What a condition looks at.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Subject {
+    /// `status` (or `status_code`): the HTTP status code.
     Status,
+    /// `response_time` (or `latency`): how long the request took, from sending it to reading the body.
     ResponseTime,
+    /// `cert_expires_in`: how long until the endpoint's TLS certificate expires (https only).
     CertExpiresIn,
     /// The raw body text.
     Body,
@@ -86,15 +89,25 @@ fn parse_path(path: &str) -> Result<Vec<String>, String> {
     Ok(segments)
 }
 
+/// How a condition compares its subject with the right-hand side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// `==`: equal; JSON values compare by value, text exactly.
     Eq,
+    /// `!=`: not equal.
     Ne,
+    /// `<`: less than a number or duration.
     Lt,
+    /// `<=`: at most a number or duration.
     Le,
+    /// `>`: more than a number or duration.
     Gt,
+    /// `>=`: at least a number or duration.
     Ge,
+    /// `contains`: text contains a substring, a JSON array an element, or a JSON object a key.
     Contains,
+    /// `matches`: the value's text matches a quoted regular expression (unanchored unless it uses
+    /// `^` or `$`).
     Matches,
     /// Internal: the field must exist (used to require the failover region marker).
     Present,
@@ -138,11 +151,15 @@ impl Op {
 /// The right-hand side.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
+    /// A plain number, e.g. `200`.
     Number(f64),
     /// Milliseconds, so durations compare with numbers and each other in one unit.
     Duration(f64),
+    /// A quoted string: `"…"` with JSON escapes, or `'…'` taken as written.
     Str(String),
+    /// `true` or `false`.
     Bool(bool),
+    /// `null`; also the placeholder right-hand side of a presence check.
     Null,
 }
 
@@ -190,8 +207,11 @@ impl Literal {
 pub struct Condition {
     /// As the author wrote it, for reports.
     pub text: String,
+    /// What it reads from the response.
     pub subject: Subject,
+    /// How it compares.
     pub op: Op,
+    /// The value it compares with.
     pub rhs: Literal,
     /// As written, for `expected` columns.
     rhs_text: String,
@@ -338,10 +358,13 @@ fn check_types(subject: &Subject, op: Op, rhs: &Literal, rhs_text: &str) -> Resu
 /// The facts about one response that conditions read.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
+    /// The HTTP status code.
     pub status: u16,
+    /// How long the request took, from sending it to reading the body.
     pub response_time: Duration,
     /// Names in any case; lookups ignore case.
     pub headers: Vec<(String, String)>,
+    /// The body as text.
     pub body: String,
     /// Milliseconds until the leaf certificate expires (negative once expired), or why it is
     /// unknown. `None` when no condition asked for it.
@@ -351,10 +374,13 @@ pub struct Observation {
 /// The verdict on one condition for one response.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConditionResult {
+    /// The condition as the author wrote it.
     pub condition: String,
+    /// Whether the response met it.
     pub passed: bool,
     /// What the response had, when it had anything.
     pub actual: Option<String>,
+    /// What passing means, e.g. `< 300ms` or `present`.
     pub expected: String,
     /// Why it failed; absent when it passed.
     #[serde(skip_serializing_if = "Option::is_none")]

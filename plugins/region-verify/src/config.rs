@@ -7,10 +7,15 @@ use serde_json::{Map, Value};
 use std::time::Duration;
 use tollgate_sdk::{Inputs, PluginError, duration_from_json, invalid_input};
 
+/// The conditions when `conditions` is not given: a 200 status.
 pub const DEFAULT_CONDITIONS: &[&str] = &["status == 200"];
+/// The limit for each request when `timeout` is not given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Retries per endpoint when `retries` is not given.
 pub const DEFAULT_RETRIES: u32 = 2;
+/// The wait before the first retry when `backoff` is not given.
 pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(500);
+/// Where the failover drill reads the answering region when `region-from` is not given.
 pub const DEFAULT_REGION_FROM: &str = "header.x-region";
 /// Beyond this, retries stop being a health check and become a wait loop.
 pub const MAX_RETRIES: u32 = 20;
@@ -20,22 +25,32 @@ const ENDPOINT_KEYS: &[&str] = &["name", "url", "conditions", "timeout", "retrie
 /// One URL to check, with everything needed to judge it.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The name used in logs, reports and `failed-regions`: `name`, the map key, or the URL's host
+    /// (`global` for the failover drill).
     pub name: String,
+    /// The URL requested, as written.
     pub url: String,
     /// `scheme://host[:port]`, as the sandbox grants it.
     pub origin: String,
+    /// The HTTP method, upper-case; `GET` unless the endpoint sets `method`.
     pub method: String,
+    /// Request headers: the step's `headers`, overridden by the endpoint's own.
     pub headers: Vec<(String, String)>,
+    /// Every response must meet all of these.
     pub conditions: Vec<Condition>,
+    /// The limit for each request, from connect to the last body byte.
     pub timeout: Duration,
+    /// How many times a failed attempt is retried, so at most `retries + 1` requests.
     pub retries: u32,
 }
 
 impl Target {
+    /// Whether a condition reads `cert_expires_in`, so the TLS certificate must be fetched.
     pub fn needs_cert(&self) -> bool {
         self.conditions.iter().any(|c| c.subject == Subject::CertExpiresIn)
     }
 
+    /// Whether the target is requested over https.
     pub fn is_https(&self) -> bool {
         self.origin.starts_with("https://")
     }
@@ -44,16 +59,23 @@ impl Target {
 /// The failover drill: the global URL must answer from a healthy region.
 #[derive(Debug, Clone)]
 pub struct Failover {
+    /// The global URL, checked with the step-wide settings plus a check that `region_from` is
+    /// present (and without `cert_expires_in` when it is plain http).
     pub target: Target,
     /// Where the answering region's name is read.
     pub region_from: Subject,
 }
 
+/// The checked plan for one run of the step.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The regional endpoints to check.
     pub endpoints: Vec<Target>,
+    /// How many of them must be healthy.
     pub quorum: Quorum,
+    /// The wait before the first retry; see [`crate::backoff`].
     pub backoff: Duration,
+    /// The failover drill, when `global-url` is given.
     pub failover: Option<Failover>,
 }
 
@@ -66,6 +88,8 @@ struct Defaults {
 }
 
 impl Config {
+    /// Read and check the step's inputs. A mistake is an invalid-input error naming the input
+    /// at fault, raised before any request is made.
     pub fn from_inputs(inputs: &Inputs) -> Result<Self, PluginError> {
         let condition_texts: Vec<String> = inputs
             .get("conditions")?

@@ -19,6 +19,8 @@ use wstd::time::{Instant, Timer};
 /// Health bodies are small; a runaway body must not exhaust the plugin's memory.
 const MAX_BODY: usize = 1024 * 1024;
 
+/// The plugin: `describe` declares its inputs, outputs and network needs; `run` checks the
+/// endpoints and hands the verdict, outputs and summary to the host.
 pub struct RegionVerify;
 
 impl Plugin for RegionVerify {

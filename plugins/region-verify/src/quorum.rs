@@ -5,7 +5,9 @@ use serde_json::Value;
 /// How many healthy endpoints the step needs, and how the author wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quorum {
+    /// How many endpoints must be healthy, from 1 to `total`.
     pub required: usize,
+    /// How many endpoints there are.
     pub total: usize,
 }
 
@@ -31,6 +33,7 @@ impl Quorum {
         Ok(Self { required, total })
     }
 
+    /// Whether `healthy` endpoints are enough.
     pub fn met(&self, healthy: usize) -> bool {
         healthy >= self.required
     }

@@ -10,16 +10,20 @@ use tollgate_sdk::md_cell;
 /// One request to a target and what came of it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Attempt {
+    /// The HTTP status code, when a response arrived.
     pub status: Option<u16>,
+    /// How long the request took in milliseconds, when a response arrived.
     pub response_time_ms: Option<u64>,
     /// Why no response could be judged (timeout, refused, denied…).
     pub error: Option<String>,
+    /// The verdict on each condition; empty when no response arrived.
     pub conditions: Vec<ConditionResult>,
     /// The sandbox refused the request: retrying cannot help.
     pub denied: bool,
 }
 
 impl Attempt {
+    /// Whether a response arrived and met every condition.
     pub fn passed(&self) -> bool {
         self.error.is_none() && self.conditions.iter().all(|c| c.passed)
     }
@@ -39,8 +43,11 @@ impl Attempt {
 /// Every attempt at one target (an endpoint, or the global URL).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetResult {
+    /// The target's name (`global` for the failover drill).
     pub name: String,
+    /// The URL requested.
     pub url: String,
+    /// Every attempt, in order; the last one decides.
     pub attempts: Vec<Attempt>,
 }
 
@@ -54,6 +61,7 @@ impl TargetResult {
         self.last().is_some_and(Attempt::passed)
     }
 
+    /// Why the last attempt failed, or that none was made; `None` when healthy.
     pub fn failure(&self) -> Option<String> {
         match self.last() {
             None => Some("no request was made".into()),
@@ -118,7 +126,9 @@ impl TargetResult {
 /// The failover drill's result, judged against the regional verdicts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailoverResult {
+    /// Every attempt at the global URL.
     pub target: TargetResult,
+    /// Where the answering region was read, e.g. `header.x-region`.
     pub region_from: String,
     /// The region the global URL answered from, when it could be read.
     pub answered_by: Option<String>,
@@ -127,20 +137,26 @@ pub struct FailoverResult {
 /// Everything the step found.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// One result per regional endpoint, in the configured order.
     pub endpoints: Vec<TargetResult>,
+    /// How many endpoints had to be healthy.
     pub quorum: Quorum,
+    /// The failover drill's result, when there was a drill.
     pub failover: Option<FailoverResult>,
 }
 
 impl Outcome {
+    /// How many endpoints are healthy (the `healthy` output).
     pub fn healthy(&self) -> usize {
         self.endpoints.iter().filter(|e| e.healthy()).count()
     }
 
+    /// How many endpoints were checked (the `total` output).
     pub fn total(&self) -> usize {
         self.endpoints.len()
     }
 
+    /// The unhealthy endpoints, in order.
     pub fn failed(&self) -> impl Iterator<Item = &TargetResult> {
         self.endpoints.iter().filter(|e| !e.healthy())
     }
@@ -184,6 +200,7 @@ impl Outcome {
         Some(verdict)
     }
 
+    /// Whether the step passes: the quorum is met and the failover drill, if any, did not fail.
     pub fn passed(&self) -> bool {
         self.quorum.met(self.healthy()) && !matches!(self.failover_verdict(), Some(Err(_)))
     }

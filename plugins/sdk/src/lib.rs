@@ -15,11 +15,14 @@
 //! tollgate_sdk::export_plugin!(Hello);
 //! ```
 
+#![deny(missing_docs)]
+
 mod inputs;
 
 pub use inputs::{Inputs, duration_from_json, parse_duration};
 
 #[doc(hidden)]
+#[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",

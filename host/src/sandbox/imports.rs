@@ -6,7 +6,7 @@
 use crate::artifacts::StepArtifacts;
 use crate::bindings::tollgate::plugin::{artifacts, github, log, outputs, secrets, summary, tls, types};
 use crate::events::{Event, Sink};
-use crate::net::NetPolicy;
+use crate::sandbox::net::NetPolicy;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use types::{Level, Location};
@@ -27,6 +27,7 @@ pub struct Masker {
 }
 
 impl Masker {
+    /// A masker for these secret values; empty values are ignored.
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
         let mut values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
         // Longest first, so a secret containing another is masked whole.
@@ -34,6 +35,7 @@ impl Masker {
         Self { values }
     }
 
+    /// `text` with every secret value replaced by `***`.
     pub fn mask(&self, text: &str) -> String {
         self.values
             .iter()
@@ -44,29 +46,42 @@ impl Masker {
 /// What a step produced besides its log stream.
 #[derive(Debug, Default, Clone)]
 pub struct Produced {
+    /// Output values the plugin set, by name, masked.
     pub outputs: BTreeMap<String, String>,
+    /// The step summary's Markdown, masked.
     pub summary: String,
+    /// Whether part of the summary was dropped for exceeding [`MAX_SUMMARY_BYTES`].
     pub summary_truncated: bool,
+    /// Whether log text was dropped for exceeding [`MAX_LOG_BYTES`].
     pub log_truncated: bool,
 }
 
 /// Per-step state behind the tollgate imports.
 pub struct StepIo {
+    /// The plugin's name, for messages.
     pub plugin: String,
+    /// Where the step's events go.
     pub sink: Arc<dyn Sink>,
+    /// Masks the step's secret values in everything the plugin says.
     pub masker: Masker,
     /// `None` while describing: no outputs may be set then.
     pub declared_outputs: Option<BTreeSet<String>>,
+    /// Values of the granted secrets, by name.
     pub secrets: HashMap<String, String>,
+    /// The policy for the plugin's outgoing network requests.
     pub net: NetPolicy,
     /// `None` when the step has no artifact store.
     pub artifacts: Option<StepArtifacts>,
+    /// What the plugin has produced so far.
     pub produced: Produced,
     log_bytes: usize,
     outputs_bytes: usize,
+    artifact_bytes: usize,
 }
 
 impl StepIo {
+    /// State with no secrets, no artifact store and no outputs allowed, as for `describe`;
+    /// the caller sets those before `run`.
     pub fn new(plugin: String, sink: Arc<dyn Sink>, net: NetPolicy) -> Self {
         Self {
             plugin,
@@ -79,6 +94,7 @@ impl StepIo {
             produced: Produced::default(),
             log_bytes: 0,
             outputs_bytes: 0,
+            artifact_bytes: 0,
         }
     }
 
@@ -232,6 +248,9 @@ impl tls::Host for StepIo {
 const NO_GITHUB: &str = "this Tollgate version has no GitHub client yet";
 /// Largest artifact a plugin may store.
 pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
+/// All artifacts one step may store together (disk, and the host memory each `put`
+/// copies out of the guest).
+pub const MAX_ARTIFACTS_TOTAL: usize = 512 << 20;
 
 fn artifact_error(error: tollgate_attest::Error) -> artifacts::ArtifactError {
     use tollgate_attest::Error as E;
@@ -245,7 +264,9 @@ fn artifact_error(error: tollgate_attest::Error) -> artifacts::ArtifactError {
         | E::PayloadType { .. }
         | E::MalformedEnvelope { .. }
         | E::MalformedStatement { .. }
-        | E::MissingObject { .. } => artifacts::ArtifactError::VerificationFailed(error.to_string()),
+        | E::MissingObject { .. }
+        | E::UnknownSigner { .. }
+        | E::UnverifiableSignature { .. } => artifacts::ArtifactError::VerificationFailed(error.to_string()),
         _ => artifacts::ArtifactError::Other(error.to_string()),
     }
 }
@@ -266,6 +287,14 @@ impl artifacts::Host for StepIo {
                 data.len()
             )));
         }
+        let total = self.artifact_bytes + data.len();
+        if total > MAX_ARTIFACTS_TOTAL {
+            return Err(artifacts::ArtifactError::Other(format!(
+                "this step has stored {} bytes of artifacts; `{name}` would pass the step's budget of {MAX_ARTIFACTS_TOTAL}",
+                self.artifact_bytes
+            )));
+        }
+        self.artifact_bytes = total;
         self.artifact_store()?
             .put(&name, &media_type, data)
             .map_err(artifact_error)

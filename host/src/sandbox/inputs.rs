@@ -2,10 +2,10 @@
 //! applying defaults, and collecting the origins that author-written URLs grant.
 
 use crate::bindings::tollgate::plugin::types::{Input, InputSpec, ValueKind};
-use crate::capabilities::OriginPattern;
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use tollgate_vocab::OriginPattern;
 
 /// An input value as the workflow gave it.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,12 +14,18 @@ pub enum Given {
     Text(String),
     /// A value that was already structured (a YAML `with:` mapping).
     Value(Value),
+    /// A value computed from something a plugin or command produced (a pipeline
+    /// expression over `steps.*` or `env.*`): typed like [`Given::Value`], but it grants
+    /// nothing, because its author is not the workflow's.
+    Computed(Value),
 }
 
 /// Inputs ready for `run`, and the network origins they grant.
 #[derive(Debug, Default)]
 pub struct Resolved {
+    /// Every input that has a value (given or default), as JSON text, in declaration order.
     pub inputs: Vec<Input>,
+    /// Origins of the URLs found in author-written values of inputs that grant origins.
     pub origins: Vec<OriginPattern>,
 }
 
@@ -34,8 +40,14 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Gi
     }
     let mut resolved = Resolved::default();
     for spec in specs {
+        // Only what the workflow author wrote may grant: never a default, which the
+        // plugin itself wrote in `describe`, nor a value computed from a step's output.
+        let mut author_written = false;
         let value = match given.remove(&spec.name) {
-            Some(g) => typed(spec, g)?,
+            Some(g) => {
+                author_written = !matches!(g, Given::Computed(_));
+                typed(spec, g)?
+            }
             None => match &spec.default {
                 Some(json) => serde_json::from_str(json).map_err(|e| Error::InvalidPlugin {
                     plugin: plugin.to_string(),
@@ -50,7 +62,7 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Gi
                 None => continue,
             },
         };
-        if spec.grants_origins {
+        if spec.grants_origins && author_written {
             collect_origins(&value, &mut resolved.origins);
         }
         resolved.inputs.push(Input {
@@ -72,7 +84,7 @@ fn typed(spec: &InputSpec, given: Given) -> Result<Value> {
         Given::Text(text) => {
             serde_yaml_ng::from_str::<Value>(&text).map_err(|e| invalid(format!("`{text}` is not valid YAML: {e}")))?
         }
-        Given::Value(v) => v,
+        Given::Value(v) | Given::Computed(v) => v,
     };
     let kind_ok = match (spec.kind, &value) {
         (ValueKind::Any, _) => true,
@@ -109,7 +121,7 @@ fn kind_name(kind: ValueKind) -> &'static str {
 fn collect_origins(value: &Value, out: &mut Vec<OriginPattern>) {
     match value {
         Value::String(s) => {
-            if let Some(origin) = OriginPattern::of_url(s).filter(|o| !out.contains(o)) {
+            if let Some(origin) = OriginPattern::of_url(s).ok().filter(|o| !out.contains(o)) {
                 out.push(origin);
             }
         }
@@ -161,6 +173,26 @@ mod tests {
             r.origins.iter().map(|o| o.to_string()).collect::<Vec<_>>(),
             ["http://127.0.0.1:8080"]
         );
+    }
+
+    #[test]
+    fn only_author_written_values_grant_origins() {
+        let specs = [
+            spec("a", ValueKind::String, false, Some("\"http://127.0.0.1:1/\""), true),
+            spec("b", ValueKind::String, false, None, true),
+        ];
+        let r = resolve("p", &specs, BTreeMap::new()).unwrap();
+        assert!(
+            r.origins.is_empty(),
+            "a default the plugin wrote granted {:?}",
+            r.origins
+        );
+        let computed = BTreeMap::from([("b".into(), Given::Computed(json!("http://127.0.0.1:2/")))]);
+        let r = resolve("p", &specs, computed).unwrap();
+        assert!(r.origins.is_empty(), "a computed value granted {:?}", r.origins);
+        let written = BTreeMap::from([("b".into(), Given::Value(json!("http://127.0.0.1:3/")))]);
+        let r = resolve("p", &specs, written).unwrap();
+        assert_eq!(r.origins.len(), 1);
     }
 
     #[test]

@@ -7,9 +7,9 @@
 
 use crate::bindings::tollgate::plugin::types::{Input, PluginError, PluginInfo, RunReport, StepContext};
 use crate::bindings::{Plugin, PluginPre};
-use crate::capabilities::DirGrant;
 use crate::error::{Error, Result};
-use crate::imports::StepIo;
+use crate::sandbox::capabilities::DirGrant;
+use crate::sandbox::imports::StepIo;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,21 +23,27 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// What a plugin may print to its own stdout/stderr (logged at debug level).
 const MAX_STDIO_BYTES: usize = 1 << 20;
-/// Time allowed for `describe`, which must not do any work.
-const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Resource handles (HTTP fields, requests, streams, pollables…) one step may hold at
+/// once: each costs host memory that wasm's linear-memory limit does not see.
+pub const MAX_RESOURCES: usize = 2048;
+/// Size of one mutable `wasi:http` fields resource (its in-memory form, ~4× the wire
+/// size): with [`MAX_RESOURCES`], at most 64 MiB of host memory in header maps.
+pub const MAX_FIELDS_BYTES: usize = 32 << 10;
 
-/// Resource limits of one step.
+/// Resource limits of one step; `describe` runs under the same ones.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Wall clock.
     pub timeout: Duration,
+    /// Linear memory, in bytes.
     pub memory: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            timeout: Duration::from_secs(600),
-            memory: 512 << 20,
+            timeout: tollgate_vocab::defaults::DEFAULT_TIMEOUT,
+            memory: tollgate_vocab::defaults::DEFAULT_MEMORY,
         }
     }
 }
@@ -45,22 +51,28 @@ impl Default for Limits {
 /// A compiled plugin, ready to instantiate.
 #[derive(Clone)]
 pub struct Loaded {
+    /// `sha256:<hex>` of the component.
     pub digest: String,
     pre: PluginPre<StepState>,
 }
 
 /// Everything a step's store needs besides the component.
 pub struct StepSetup {
+    /// The imports' state.
     pub io: StepIo,
+    /// Directories to preopen.
     pub dirs: Vec<DirGrant>,
+    /// Time and memory.
     pub limits: Limits,
 }
 
 /// How a `run` ended, with what the step produced either way.
 pub struct RunOutcome {
+    /// The plugin's answer, or why there is none (trap, limit).
     pub result: Result<Result<RunReport, PluginError>>,
     /// The step's I/O state after the run: outputs, summary, artifacts.
     pub io: StepIo,
+    /// What the plugin wrote to its own stdout and stderr.
     pub stdio: String,
 }
 
@@ -221,12 +233,16 @@ impl Runtime {
 
     fn store(&self, io: StepIo, wasi: WasiCtx, limits: Limits) -> Store<StepState> {
         let max = usize::try_from(limits.memory).unwrap_or(usize::MAX);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(MAX_FIELDS_BYTES);
         let mut store = Store::new(
             &self.engine,
             StepState {
-                table: ResourceTable::new(),
+                table,
                 wasi,
-                http: WasiHttpCtx::new(),
+                http,
                 io,
                 limiter: MemoryLimiter { max, hit: false },
             },
@@ -238,24 +254,20 @@ impl Runtime {
         store
     }
 
-    /// Call `describe` with no capabilities at all.
-    pub async fn describe(&self, plugin: &Loaded, io: StepIo) -> Result<PluginInfo> {
+    /// Call `describe` with no capabilities at all, under the step's own limits.
+    pub async fn describe(&self, plugin: &Loaded, io: StepIo, limits: Limits) -> Result<PluginInfo> {
         let name = io.plugin.clone();
-        let limits = Limits {
-            timeout: DESCRIBE_TIMEOUT,
-            ..Limits::default()
-        };
         let mut store = self.store(io, WasiCtxBuilder::new().build(), limits);
         let call = async {
             let instance = plugin.pre.instantiate_async(&mut store).await?;
             instance.call_describe(&mut store).await
         };
-        match tokio::time::timeout(DESCRIBE_TIMEOUT, call).await {
+        match tokio::time::timeout(limits.timeout, call).await {
             Ok(Ok(info)) => Ok(info),
             Ok(Err(e)) => Err(classify(&name, &store, e, limits)),
             Err(_) => Err(Error::Timeout {
                 plugin: name,
-                limit: humantime::format_duration(DESCRIBE_TIMEOUT).to_string(),
+                limit: humantime::format_duration(limits.timeout).to_string(),
             }),
         }
     }
@@ -306,10 +318,22 @@ fn classify(plugin: &str, store: &Store<StepState>, error: wasmtime::Error, limi
             limit: bytesize::ByteSize::b(limits.memory).to_string(),
         };
     }
-    if matches!(error.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
-        return Error::Timeout {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => {
+            return Error::Timeout {
+                plugin,
+                limit: humantime::format_duration(limits.timeout).to_string(),
+            };
+        }
+        Some(wasmtime::Trap::StackOverflow) => return Error::StackOverflow { plugin },
+        _ => {}
+    }
+    if let Some(e) = error.downcast_ref::<wasmtime::component::ResourceTableError>()
+        && matches!(e, wasmtime::component::ResourceTableError::Full)
+    {
+        return Error::ResourceLimit {
             plugin,
-            limit: humantime::format_duration(limits.timeout).to_string(),
+            what: format!("more than {MAX_RESOURCES} resource handles (HTTP requests, fields, streams) at once"),
         };
     }
     Error::Trap {

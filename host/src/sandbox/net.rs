@@ -5,14 +5,15 @@
 //! link-local and cloud-metadata addresses whatever name led to them, and connects to
 //! exactly the address it checked, so DNS cannot change the answer between check and use.
 
-use crate::capabilities::{Effective, Scheme, normalize_host};
 use crate::events::{Event, Sink};
+use crate::sandbox::capabilities::{Effective, Scheme, normalize_host};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
@@ -21,54 +22,10 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Largest request body a plugin may send.
-const MAX_REQUEST_BODY: usize = 16 << 20;
-
-/// Why an address may never be reached, or `None` when it may.
-pub fn forbidden_address(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_v4(v4);
-            }
-            let s = v6.segments();
-            // NAT64 (64:ff9b::/96) embeds an IPv4 address in its low 32 bits.
-            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                return forbidden_v4(Ipv4Addr::new(
-                    (s[6] >> 8) as u8,
-                    s[6] as u8,
-                    (s[7] >> 8) as u8,
-                    s[7] as u8,
-                ));
-            }
-            if v6 == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) {
-                Some("the AWS instance metadata service")
-            } else if s[0] & 0xffc0 == 0xfe80 {
-                Some("a link-local address")
-            } else if v6.is_unspecified() {
-                Some("the unspecified address")
-            } else if v6.is_multicast() {
-                Some("a multicast address")
-            } else {
-                None
-            }
-        }
-    }
-}
-
-fn forbidden_v4(v4: Ipv4Addr) -> Option<&'static str> {
-    if v4.is_link_local() {
-        Some("a link-local address (cloud instance metadata lives at 169.254.169.254)")
-    } else if v4 == Ipv4Addr::new(100, 100, 100, 200) {
-        Some("the Alibaba Cloud metadata service")
-    } else if v4.octets()[0] == 0 {
-        Some("the unspecified network 0.0.0.0/8")
-    } else if v4.is_multicast() || v4.is_broadcast() {
-        Some("a multicast or broadcast address")
-    } else {
-        None
-    }
-}
+pub const MAX_REQUEST_BODY: usize = 16 << 20;
+/// Request bodies of one step buffered at once, across concurrent requests: the host
+/// holds a body in memory until it is sent.
+pub const MAX_BUFFERED_BODIES: usize = 64 << 20;
 
 /// TLS trust for plugin connections: Mozilla's roots plus any CA files the user adds.
 pub fn tls_config(extra_ca_files: &[std::path::PathBuf]) -> Result<Arc<rustls::ClientConfig>, String> {
@@ -101,16 +58,66 @@ pub fn tls_config(extra_ca_files: &[std::path::PathBuf]) -> Result<Arc<rustls::C
 /// The network policy of one step.
 #[derive(Clone)]
 pub struct NetPolicy {
+    /// What the step may reach.
     pub effective: Arc<Effective>,
     /// `host:port` → address, like curl's `--resolve`.
     pub resolve: Arc<HashMap<(String, u16), IpAddr>>,
+    /// Trust for HTTPS.
     pub tls: Arc<rustls::ClientConfig>,
+    /// Where denials are reported.
     pub sink: Arc<dyn Sink>,
+    /// Bytes of request bodies buffered right now (see [`MAX_BUFFERED_BODIES`]).
+    pub buffered: Arc<AtomicUsize>,
+}
+
+impl NetPolicy {
+    /// A policy that lets the plugin reach nothing (`describe`).
+    pub fn deny_all(tls: Arc<rustls::ClientConfig>, sink: Arc<dyn Sink>) -> Self {
+        Self::new(Effective::default(), HashMap::new(), tls, sink)
+    }
+
+    /// The policy of a step with these effective grants.
+    pub fn new(
+        effective: Effective,
+        resolve: HashMap<(String, u16), IpAddr>,
+        tls: Arc<rustls::ClientConfig>,
+        sink: Arc<dyn Sink>,
+    ) -> Self {
+        Self {
+            effective: Arc::new(effective),
+            resolve: Arc::new(resolve),
+            tls,
+            sink,
+            buffered: Arc::default(),
+        }
+    }
+}
+
+/// Gives back its share of [`NetPolicy::buffered`] when the body is sent or dropped.
+struct BufferedBody {
+    counter: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl BufferedBody {
+    fn add(&mut self, n: usize) -> bool {
+        let before = self.counter.fetch_add(n, Ordering::SeqCst);
+        self.bytes += n;
+        before + n <= MAX_BUFFERED_BODIES && self.bytes <= MAX_REQUEST_BODY
+    }
+}
+
+impl Drop for BufferedBody {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
 }
 
 /// A connected stream, TLS or not.
 pub enum Conn {
+    /// `http://`
     Plain(TcpStream),
+    /// `https://`, handshake done.
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
@@ -131,7 +138,7 @@ impl NetPolicy {
         let addrs = self.resolve_host(host, port).await?;
         if let Some((ip, why)) = addrs
             .iter()
-            .find_map(|a| forbidden_address(a.ip()).map(|w| (a.ip(), w)))
+            .find_map(|a| tollgate_vocab::address::forbidden(a.ip()).map(|w| (a.ip(), w)))
         {
             self.deny(&format!(
                 "request to {origin} denied: {host} resolves to {ip}, {why}, which plugins may never reach"
@@ -184,8 +191,7 @@ impl NetPolicy {
 
     /// The leaf certificate of a granted `https://` origin.
     pub async fn peer_certificate(&self, origin: &str) -> Result<Vec<u8>, String> {
-        let pattern = crate::capabilities::OriginPattern::of_url(origin)
-            .ok_or_else(|| format!("`{origin}` is not an https:// URL"))?;
+        let pattern = tollgate_vocab::OriginPattern::of_url(origin).map_err(|e| e.to_string())?;
         let (scheme, host, port) = pattern
             .exact()
             .ok_or_else(|| format!("`{origin}` is not an exact origin"))?;
@@ -236,13 +242,26 @@ impl NetPolicy {
         // response): a refusal then reaches the guest as the response's error code rather
         // than as a broken body stream, a sized body goes out with `content-length`, and a
         // server that answers and closes early cannot cut the guest off mid-write.
-        let (parts, body) = request.into_parts();
-        let body = Limited::new(body, MAX_REQUEST_BODY)
-            .collect()
-            .await
-            .map_err(|_| HttpError::HttpRequestBodySize(None))?
-            .to_bytes();
-        let request = http::Request::from_parts(parts, Full::new(body));
+        let (parts, mut body) = request.into_parts();
+        let mut share = BufferedBody {
+            counter: self.buffered.clone(),
+            bytes: 0,
+        };
+        let mut buffer = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            // Trailers are not data; the guest's body stream errors end the request.
+            let Ok(data) = frame?.into_data() else { continue };
+            if !share.add(data.len()) {
+                self.deny(&format!(
+                    "request to {uri} refused: its body passes {} (one request) or the step's bodies in flight pass {}",
+                    bytesize::ByteSize::b(MAX_REQUEST_BODY as u64),
+                    bytesize::ByteSize::b(MAX_BUFFERED_BODIES as u64)
+                ));
+                return Err(HttpError::HttpRequestBodySize(Some(share.bytes as u64)));
+            }
+            buffer.extend_from_slice(&data);
+        }
+        let request = http::Request::from_parts(parts, Full::new(buffer.freeze()));
         let conn = self.connect(scheme, host, port, connect_timeout).await?;
         let response = match conn {
             Conn::Plain(s) => exchange(TokioIo::new(s), request, connect_timeout, first_byte_timeout).await?,
@@ -317,37 +336,5 @@ impl WasiHttpHooks for NetPolicy {
                 Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
             ))
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_and_link_local_addresses_are_forbidden_in_every_spelling() {
-        for ip in [
-            "169.254.169.254",
-            "169.254.170.2",
-            "100.100.100.200",
-            "0.0.0.0",
-            "::ffff:169.254.169.254",
-            "64:ff9b::a9fe:a9fe",
-            "fd00:ec2::254",
-            "fe80::1",
-            "::",
-            "224.0.0.1",
-        ] {
-            assert!(
-                forbidden_address(ip.parse().unwrap()).is_some(),
-                "{ip} must be forbidden"
-            );
-        }
-        for ip in ["127.0.0.1", "10.0.0.1", "192.168.1.1", "::1", "8.8.8.8", "2001:db8::1"] {
-            assert!(
-                forbidden_address(ip.parse().unwrap()).is_none(),
-                "{ip} is an ordinary address"
-            );
-        }
     }
 }

@@ -4,15 +4,21 @@
 //!
 //! The file format, validation and expressions live in `tollgate-pipeline`; this module only
 //! executes. Results are kept per step (and per fan-out item) for expressions and the report.
+//! It does not print: each step reports to a [`Sink`] from [`PipelineEnv::sinks`].
+
+mod dry_run;
+mod shell;
+
+pub use dry_run::dry_run;
+use shell::{parse_outputs, shell, tempfile_path};
 
 use crate::artifacts::{ArtifactConfig, StepArtifacts};
 use crate::bindings::tollgate::plugin::types::StepContext;
-use crate::capabilities::{GrantLists, Grants};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Event, Sink};
-use crate::inputs::Given;
-use crate::runner::{Mode, Printer};
-use crate::runtime::{Limits, Runtime};
+use crate::sandbox::capabilities::{GrantLists, Grants};
+use crate::sandbox::inputs::Given;
+use crate::sandbox::runtime::{Limits, Runtime};
 use crate::sources::PluginRef;
 use crate::step::{self, StepRequest};
 use futures::StreamExt;
@@ -21,16 +27,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 use tollgate_pipeline::{JobStatus, Pipeline, Section, StaticContext, Step, StepKind};
 
 /// How a step (or fan-out item) ended, in GitHub's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// It ran and passed.
     Success,
+    /// It ran and failed (or could not start).
     Failure,
+    /// A signal or the pipeline's time limit stopped it.
     Cancelled,
+    /// Its `if:` was false, or an earlier failure skipped it.
     Skipped,
 }
 
@@ -48,25 +57,36 @@ impl Outcome {
 /// One line of the pipeline report.
 #[derive(Debug, Clone)]
 pub struct StepLine {
+    /// The step's id (with the fan-out item's label).
     pub id: String,
+    /// `uses`, `run` or `group`.
     pub kind: &'static str,
+    /// How it ended.
     pub outcome: Outcome,
     /// `success` when `continue-on-error` absorbed a failure.
     pub conclusion: Outcome,
+    /// One line saying why.
     pub message: String,
+    /// Wall time.
     pub duration: Duration,
 }
 
 /// What a finished pipeline reports.
 pub struct PipelineResult {
+    /// The pipeline's `name:` (or its file).
     pub name: String,
+    /// Success, failure or cancelled, as GitHub judges a job.
     pub status: JobStatus,
+    /// Every step and fan-out item, in order.
     pub steps: Vec<StepLine>,
+    /// The pipeline's `outputs:`, rendered.
     pub outputs: BTreeMap<String, String>,
+    /// The steps' summaries, each under its label.
     pub summary: String,
 }
 
 impl PipelineResult {
+    /// The documented exit code of the run.
     pub fn exit_code(&self) -> ExitCode {
         match self.status {
             JobStatus::Success => ExitCode::Success,
@@ -75,12 +95,20 @@ impl PipelineResult {
     }
 }
 
+/// Makes the sink a step with this label reports to.
+pub type Sinks = Arc<dyn Fn(&str) -> Arc<dyn Sink> + Send + Sync>;
+
 /// Everything a pipeline run needs besides the file.
 pub struct PipelineEnv {
+    /// The engine every `uses:` step shares.
     pub runtime: Arc<Runtime>,
-    pub mode: Mode,
+    /// A sink for the step with this label (the runner's printer, or a collector).
+    pub sinks: Sinks,
+    /// The run's artifact store and keys.
     pub artifacts: Arc<ArtifactConfig>,
+    /// Trust for plugins' HTTPS.
     pub tls: Arc<rustls::ClientConfig>,
+    /// The run context each step starts from.
     pub context: StepContext,
     /// Values of secrets named in `allow.secrets`, by name.
     pub secret_values: HashMap<String, String>,
@@ -117,6 +145,9 @@ impl Record {
 struct Scope {
     steps: Map<String, Value>,
     matrix: Map<String, Value>,
+    /// Some matrix item in scope came from something other than the author's words
+    /// (`steps.*`, `env.*`): `matrix.*` then grants nothing (see [`author_written`]).
+    matrix_computed: bool,
     /// Rendered environment for `run` steps.
     env: BTreeMap<String, String>,
     /// The job status when a fan-out started: its items are judged against that, not
@@ -241,7 +272,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl PipelineEnv {
     fn mode_sink(&self, label: &str) -> Arc<dyn Sink> {
-        Arc::new(Printer::for_step(self.mode, label))
+        (self.sinks)(label)
     }
 }
 
@@ -338,6 +369,7 @@ impl Run<'_> {
             item_scope.frozen_status = Some(frozen);
             let label = item_label(&item);
             item_scope.matrix.extend(item);
+            item_scope.matrix_computed |= !matrix_authored(matrix);
             async move {
                 let record = self.guarded_item(step, &item_scope, section, &label).await;
                 (label, record)
@@ -515,7 +547,12 @@ impl Run<'_> {
                 input: name.clone(),
                 message: e.to_string(),
             })?;
-            inputs.insert(name.clone(), Given::Value(value));
+            let given = if author_written(template, !scope.matrix_computed) {
+                Given::Value(value)
+            } else {
+                Given::Computed(value)
+            };
+            inputs.insert(name.clone(), given);
         }
         let allow = &uses.allow;
         let lists = GrantLists {
@@ -525,7 +562,7 @@ impl Run<'_> {
             secrets: &allow.secrets,
             github: &allow.github,
         };
-        let grants = Grants::parse(&lists, &self.cwd)?;
+        let grants = Grants::new(&lists, &self.cwd)?;
         let defaults = Limits::default();
         let mut context = self.env.context.clone();
         context.step_id = label.to_string();
@@ -667,7 +704,7 @@ impl Run<'_> {
             plugin: tollgate_attest::PluginRef {
                 name: "run".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
-                digest: crate::runtime::digest(script.as_bytes()),
+                digest: crate::sandbox::runtime::digest(script.as_bytes()),
             },
             inputs: tollgate_attest::redact(&inputs, &secrets),
             grants: json!({"native": "run steps execute outside the sandbox"}),
@@ -701,6 +738,33 @@ fn item_label(item: &Map<String, Value>) -> String {
         .join("-")
 }
 
+/// Whether a `with:` value is the workflow author's own words: literals, and expressions
+/// over `inputs` (and `matrix`, when the matrix is itself the author's). A value built from
+/// `steps.*` or `env.*` may carry what a plugin or command printed, so it must not grant.
+fn author_written(template: &tollgate_pipeline::ValueTemplate, matrix_authored: bool) -> bool {
+    use tollgate_pipeline::ValueTemplate as V;
+    match template {
+        V::Null | V::Bool(_) | V::Number(_) => true,
+        V::String(t) => t.expressions().all(|(expr, _)| authored_expr(expr, matrix_authored)),
+        V::Array(items) => items.iter().all(|v| author_written(v, matrix_authored)),
+        V::Object(map) => map.values().all(|v| author_written(v, matrix_authored)),
+    }
+}
+
+fn authored_expr(expr: &tollgate_pipeline::Expr, matrix_authored: bool) -> bool {
+    expr.references()
+        .iter()
+        .all(|r| r.root == "inputs" || (matrix_authored && r.root == "matrix"))
+}
+
+/// Whether a matrix's items are the author's words (see [`author_written`]).
+fn matrix_authored(matrix: &tollgate_pipeline::Matrix) -> bool {
+    matrix.axes.iter().all(|axis| match &axis.values {
+        tollgate_pipeline::AxisValues::List(items) => items.iter().all(|v| author_written(v, false)),
+        tollgate_pipeline::AxisValues::Expr(expr) => authored_expr(expr, false),
+    })
+}
+
 fn github_context(context: &StepContext) -> Value {
     json!({
         "repository": context.repository,
@@ -711,173 +775,4 @@ fn github_context(context: &StepContext) -> Value {
         "workflow": context.workflow,
         "actor": context.actor,
     })
-}
-
-fn tempfile_path(what: &str) -> Result<PathBuf> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Runner(format!("no randomness: {e}")))?;
-    Ok(std::env::temp_dir().join(format!("tollgate-{what}-{}", hex::encode(bytes))))
-}
-
-/// Kills the command's whole process group when dropped (cancel, timeout), so a
-/// `terraform` started by the script does not outlive its step.
-struct GroupGuard(Option<u32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill(2) with a negative pid signals a process group; no memory is touched.
-            unsafe {
-                libc::kill(-pid, libc::SIGTERM);
-            }
-        }
-    }
-}
-
-/// Run `bash -eo pipefail -c SCRIPT`, streaming its output; returns the exit code and the
-/// last line it printed (for the failure message).
-async fn shell(
-    script: &str,
-    dir: &Path,
-    env: &BTreeMap<String, String>,
-    outputs_file: &Path,
-    artifacts_dir: &Path,
-    sink: Arc<dyn Sink>,
-) -> Result<(i32, Option<String>)> {
-    std::fs::write(outputs_file, "").map_err(|e| Error::io(outputs_file, e))?;
-    let mut child = tokio::process::Command::new("bash")
-        .args(["-eo", "pipefail", "-c", script])
-        .current_dir(dir)
-        .envs(env)
-        .env("TOLLGATE_OUTPUT", outputs_file)
-        .env("TOLLGATE_ARTIFACTS", artifacts_dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| Error::Runner(format!("cannot start bash in {}: {e}", dir.display())))?;
-    let mut guard = GroupGuard(child.id());
-    let last = Arc::new(Mutex::new(None::<String>));
-    let (_, _, status) = tokio::join!(
-        pump(child.stdout.take(), sink.clone(), last.clone()),
-        pump(child.stderr.take(), sink.clone(), last.clone()),
-        child.wait()
-    );
-    let status = status.map_err(|e| Error::Runner(format!("waiting for bash: {e}")))?;
-    guard.0 = None;
-    let last = lock(&last).clone();
-    Ok((status.code().unwrap_or(128 + 15), last))
-}
-
-/// Forward a command's output line by line, remembering the last non-empty line.
-async fn pump<R: tokio::io::AsyncRead + Unpin>(
-    reader: Option<R>,
-    sink: Arc<dyn Sink>,
-    last: Arc<Mutex<Option<String>>>,
-) {
-    let Some(reader) = reader else { return };
-    let mut lines = BufReader::new(reader).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if !line.trim().is_empty() {
-            *lock(&last) = Some(crate::runner::neutralise(line.trim()));
-        }
-        sink.emit(Event::Log {
-            level: crate::bindings::tollgate::plugin::types::Level::Info,
-            message: line,
-            host: false,
-        });
-    }
-}
-
-/// `$TOLLGATE_OUTPUT`, in `$GITHUB_OUTPUT`'s format: `name=value` or `name<<DELIM` … `DELIM`.
-fn parse_outputs(text: &str) -> Map<String, Value> {
-    let mut out = Map::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        if let Some((name, delimiter)) = line.split_once("<<") {
-            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
-            out.insert(name.trim().to_string(), Value::String(value.join("\n")));
-        } else if let Some((name, value)) = line.split_once('=') {
-            out.insert(name.trim().to_string(), Value::String(value.to_string()));
-        }
-    }
-    out
-}
-
-/// `--dry-run`: every step with its kind, condition, fan-out and grants; nothing runs.
-pub fn dry_run(pipeline: &Pipeline) -> String {
-    let mut out = format!("pipeline {}\n", pipeline.name.as_deref().unwrap_or(&pipeline.file));
-    let mut section = None;
-    for visit in pipeline.walk_steps() {
-        if section != Some(visit.section) {
-            section = Some(visit.section);
-            out.push_str(match visit.section {
-                Section::Steps => "steps:\n",
-                Section::Finally => "finally (always runs, also after a failure, timeout or signal):\n",
-            });
-        }
-        let pad = "  ".repeat(visit.depth + 1);
-        let step = visit.step;
-        let what = match &step.kind {
-            StepKind::Uses(u) => format!("uses {}", u.uses),
-            StepKind::Run(r) => format!(
-                "run `{}` (native, outside the sandbox)",
-                r.run.source().lines().next().unwrap_or_default()
-            ),
-            StepKind::Group(g) => format!("group of {} step(s)", g.steps.len()),
-        };
-        out.push_str(&format!("{pad}- {}: {what}\n", step.id));
-        if let Some(condition) = &step.condition {
-            out.push_str(&format!("{pad}    if: {}\n", condition.source()));
-        }
-        if let Some(matrix) = &step.matrix {
-            let keys: Vec<&str> = matrix.keys().collect();
-            let parallel = matrix.max_parallel.map_or("all".to_string(), |n| n.to_string());
-            out.push_str(&format!(
-                "{pad}    fan-out over {} (max-parallel {parallel})\n",
-                keys.join(", ")
-            ));
-        }
-        if let StepKind::Uses(u) = &step.kind {
-            out.push_str(&format!("{pad}    grants: {}\n", describe_allow(&u.allow)));
-        }
-        if let StepKind::Run(r) = &step.kind {
-            for a in &r.use_artifacts {
-                out.push_str(&format!(
-                    "{pad}    verifies artifact {} before running\n",
-                    a.name.source()
-                ));
-            }
-            for a in &r.artifacts {
-                out.push_str(&format!(
-                    "{pad}    signs artifact {} from {}\n",
-                    a.name.source(),
-                    a.path.source()
-                ));
-            }
-        }
-    }
-    out
-}
-
-fn describe_allow(allow: &tollgate_pipeline::Allow) -> String {
-    let mut parts = Vec::new();
-    let list = |name: &str, items: &[String]| (!items.is_empty()).then(|| format!("{name} {}", items.join(", ")));
-    parts.extend(list("net", &allow.net));
-    parts.extend(list("read", &allow.read));
-    parts.extend(list("write", &allow.write));
-    parts.extend(list("secrets", &allow.secrets));
-    parts.extend(list("github", &allow.github));
-    if let Some(t) = allow.timeout {
-        parts.push(format!("timeout {}", humantime::format_duration(t)));
-    }
-    if let Some(m) = allow.memory {
-        parts.push(format!("memory {}", bytesize::ByteSize::b(m)));
-    }
-    match parts.is_empty() {
-        true => "none beyond the origins of URLs written in `with:`".into(),
-        false => parts.join("; "),
-    }
 }

@@ -6,277 +6,92 @@
 
 use crate::bindings::tollgate::plugin::types::{Capability, CapabilityRequest, GithubPermission};
 use crate::error::{Error, Result};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-const ORIGIN_SYNTAX: &str = "write origins as scheme://host[:port], e.g. `https://api.example.com`, \
-     `http://127.0.0.1:8080`, `https://*.example.com`, `https://*:*` (port `*` = any port; no port = the scheme's default)";
+pub use tollgate_vocab::origin::{OriginPattern, Scheme, normalize_host};
 
-/// `http` or `https`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    Http,
-    Https,
-}
-
-impl Scheme {
-    fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_lowercase().as_str() {
-            "http" => Some(Scheme::Http),
-            "https" => Some(Scheme::Https),
-            _ => None,
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        match self {
-            Scheme::Http => 80,
-            Scheme::Https => 443,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        }
+/// The WIT's GitHub permission for the vocabulary's (the two enums name the same six).
+fn to_wit(p: tollgate_vocab::github::GithubPermission) -> GithubPermission {
+    use tollgate_vocab::github::GithubPermission as P;
+    match p {
+        P::PullRequestsRead => GithubPermission::PullRequestsRead,
+        P::PullRequestsWrite => GithubPermission::PullRequestsWrite,
+        P::IssuesRead => GithubPermission::IssuesRead,
+        P::IssuesWrite => GithubPermission::IssuesWrite,
+        P::ContentsRead => GithubPermission::ContentsRead,
+        P::ContentsWrite => GithubPermission::ContentsWrite,
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum HostPattern {
-    Any,
-    /// `*.example.com`: any subdomain, not the apex.
-    Subdomains(String),
-    Exact(String),
-}
-
-impl HostPattern {
-    fn matches(&self, host: &str) -> bool {
-        match self {
-            HostPattern::Any => true,
-            HostPattern::Subdomains(suffix) => host
-                .strip_suffix(suffix.as_str())
-                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
-            HostPattern::Exact(exact) => exact == host,
-        }
+/// The vocabulary's GitHub permission for the WIT's.
+fn from_wit(p: GithubPermission) -> tollgate_vocab::github::GithubPermission {
+    use tollgate_vocab::github::GithubPermission as P;
+    match p {
+        GithubPermission::PullRequestsRead => P::PullRequestsRead,
+        GithubPermission::PullRequestsWrite => P::PullRequestsWrite,
+        GithubPermission::IssuesRead => P::IssuesRead,
+        GithubPermission::IssuesWrite => P::IssuesWrite,
+        GithubPermission::ContentsRead => P::ContentsRead,
+        GithubPermission::ContentsWrite => P::ContentsWrite,
     }
-
-    fn overlaps(&self, other: &HostPattern) -> bool {
-        match (self, other) {
-            (HostPattern::Any, _) | (_, HostPattern::Any) => true,
-            (HostPattern::Exact(a), b) | (b, HostPattern::Exact(a)) => b.matches(a),
-            (HostPattern::Subdomains(a), HostPattern::Subdomains(b)) => {
-                a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))
-            }
-        }
-    }
-}
-
-/// An allowed origin pattern, e.g. `https://*.example.com:8443`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OriginPattern {
-    scheme: Scheme,
-    host: HostPattern,
-    /// `None` = any port.
-    port: Option<u16>,
-}
-
-impl OriginPattern {
-    /// Parse `scheme://host[:port]`; a trailing `/` is tolerated, paths are not.
-    pub fn parse(text: &str) -> Result<Self> {
-        let invalid = |reason: &str| Error::invalid("origin", text, format!("{reason}; {ORIGIN_SYNTAX}"));
-        let (scheme, rest) = text.split_once("://").ok_or_else(|| invalid("missing `scheme://`"))?;
-        let scheme = Scheme::parse(scheme).ok_or_else(|| invalid("the scheme must be http or https"))?;
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.contains('/') || rest.contains('?') || rest.contains('@') {
-            return Err(invalid("an origin has no path, query or user"));
-        }
-        let (host, port) = split_host_port(rest).ok_or_else(|| invalid("malformed host or port"))?;
-        let port = match port {
-            None => Some(scheme.default_port()),
-            Some("*") => None,
-            Some(p) => Some(
-                p.parse::<u16>()
-                    .map_err(|_| invalid("the port must be 1-65535 or `*`"))?,
-            ),
-        };
-        let host = normalize_host(host);
-        let host = if host == "*" {
-            HostPattern::Any
-        } else if let Some(suffix) = host.strip_prefix("*.") {
-            if suffix.is_empty() || suffix.contains('*') {
-                return Err(invalid("a wildcard host is `*` or `*.domain`"));
-            }
-            HostPattern::Subdomains(suffix.to_string())
-        } else if host.is_empty() || host.contains('*') {
-            return Err(invalid("a wildcard host is `*` or `*.domain`"));
-        } else {
-            HostPattern::Exact(host)
-        };
-        Ok(Self { scheme, host, port })
-    }
-
-    /// The exact origin of a URL, e.g. `http://127.0.0.1:8080` for `http://127.0.0.1:8080/healthz`.
-    pub fn of_url(url: &str) -> Option<Self> {
-        let (scheme, rest) = url.split_once("://")?;
-        let scheme = Scheme::parse(scheme)?;
-        let authority = rest.split(['/', '?', '#']).next()?;
-        let authority = authority.rsplit('@').next()?;
-        let (host, port) = split_host_port(authority)?;
-        let port = match port {
-            None => scheme.default_port(),
-            Some(p) => p.parse().ok()?,
-        };
-        let host = normalize_host(host);
-        if host.is_empty() || host.contains('*') {
-            return None;
-        }
-        Some(Self {
-            scheme,
-            host: HostPattern::Exact(host),
-            port: Some(port),
-        })
-    }
-
-    /// Does a request to `scheme://host:port` fall under this pattern?
-    pub fn allows(&self, scheme: Scheme, host: &str, port: u16) -> bool {
-        self.scheme == scheme && self.port.is_none_or(|p| p == port) && self.host.matches(&normalize_host(host))
-    }
-
-    /// `(scheme, host, port)` of a pattern naming exactly one origin.
-    pub fn exact(&self) -> Option<(Scheme, &str, u16)> {
-        match (&self.host, self.port) {
-            (HostPattern::Exact(host), Some(port)) => Some((self.scheme, host, port)),
-            _ => None,
-        }
-    }
-
-    fn overlaps(&self, other: &OriginPattern) -> bool {
-        self.scheme == other.scheme
-            && (self.port.is_none() || other.port.is_none() || self.port == other.port)
-            && self.host.overlaps(&other.host)
-    }
-}
-
-impl fmt::Display for OriginPattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://", self.scheme.as_str())?;
-        match &self.host {
-            HostPattern::Any => f.write_str("*")?,
-            HostPattern::Subdomains(s) => write!(f, "*.{s}")?,
-            HostPattern::Exact(h) => f.write_str(h)?,
-        }
-        match self.port {
-            None => f.write_str(":*"),
-            Some(p) if p == self.scheme.default_port() => Ok(()),
-            Some(p) => write!(f, ":{p}"),
-        }
-    }
-}
-
-/// Split `host[:port]`, keeping IPv6 literals (`[::1]:8080`) intact.
-fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    if let Some(rest) = authority.strip_prefix('[') {
-        let (inside, after) = rest.split_once(']')?;
-        let host = &authority[..inside.len() + 2];
-        return match after {
-            "" => Some((host, None)),
-            _ => Some((host, Some(after.strip_prefix(':')?))),
-        };
-    }
-    match authority.rsplit_once(':') {
-        Some((host, port)) => Some((host, Some(port))),
-        None => Some((authority, None)),
-    }
-}
-
-/// Hosts compare case-insensitively and without a trailing root dot.
-pub fn normalize_host(host: &str) -> String {
-    host.trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// GitHub permission as written in a workflow, e.g. `pull-requests:write`.
-pub fn parse_github_permission(text: &str) -> Result<GithubPermission> {
-    Ok(match text {
-        "pull-requests:read" => GithubPermission::PullRequestsRead,
-        "pull-requests:write" => GithubPermission::PullRequestsWrite,
-        "issues:read" => GithubPermission::IssuesRead,
-        "issues:write" => GithubPermission::IssuesWrite,
-        "contents:read" => GithubPermission::ContentsRead,
-        "contents:write" => GithubPermission::ContentsWrite,
-        _ => {
-            return Err(Error::invalid(
-                "GitHub permission",
-                text,
-                "use one of pull-requests:read, pull-requests:write, issues:read, issues:write, contents:read, contents:write",
-            ));
-        }
-    })
 }
 
 fn github_permission_name(p: GithubPermission) -> &'static str {
-    match p {
-        GithubPermission::PullRequestsRead => "pull-requests:read",
-        GithubPermission::PullRequestsWrite => "pull-requests:write",
-        GithubPermission::IssuesRead => "issues:read",
-        GithubPermission::IssuesWrite => "issues:write",
-        GithubPermission::ContentsRead => "contents:read",
-        GithubPermission::ContentsWrite => "contents:write",
-    }
+    from_wit(p).as_str()
 }
 
-/// A write permission implies the read permission of the same scope, as on GitHub.
 fn github_covers(granted: GithubPermission, wanted: GithubPermission) -> bool {
-    use GithubPermission::*;
-    granted == wanted
-        || matches!(
-            (granted, wanted),
-            (PullRequestsWrite, PullRequestsRead) | (IssuesWrite, IssuesRead) | (ContentsWrite, ContentsRead)
-        )
+    from_wit(granted).covers(from_wit(wanted))
 }
 
 /// A directory granted to the step; the guest sees it at the same absolute path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirGrant {
+    /// The directory's canonical absolute path.
     pub path: PathBuf,
+    /// Whether the step may write in it, not only read.
     pub writable: bool,
 }
 
 /// What the workflow allows a step.
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
+    /// Origins the step may reach.
     pub net: Vec<OriginPattern>,
+    /// Directories the step may use.
     pub dirs: Vec<DirGrant>,
+    /// Names of the secrets the step may read.
     pub secrets: Vec<String>,
+    /// GitHub permissions the step may use.
     pub github: Vec<GithubPermission>,
 }
 
-/// Grants as written on the command line or in a pipeline's `allow:` block.
+/// Grants as the workflow wrote them, already spelled by `tollgate-vocab` (CLI flags, the
+/// action's inputs and a pipeline's `allow:` all parse with it).
 #[derive(Debug, Clone, Default)]
 pub struct GrantLists<'a> {
-    pub net: &'a [String],
+    /// `--allow-net` / `allow.net`.
+    pub net: &'a [OriginPattern],
+    /// `--allow-read` / `allow.read`, relative to the base directory.
     pub read: &'a [String],
+    /// `--allow-write` / `allow.write`.
     pub write: &'a [String],
+    /// `--secret` / `allow.secrets`.
     pub secrets: &'a [String],
-    pub github: &'a [String],
+    /// `--allow-github` / `allow.github`.
+    pub github: &'a [tollgate_vocab::GithubPermission],
 }
 
 impl Grants {
-    /// Parse and check written grants; relative directories resolve against `base`.
-    pub fn parse(lists: &GrantLists<'_>, base: &Path) -> Result<Self> {
+    /// Check written grants; relative directories resolve against `base`.
+    pub fn new(lists: &GrantLists<'_>, base: &Path) -> Result<Self> {
+        for name in lists.secrets {
+            tollgate_vocab::check_secret_name(name)?;
+        }
         let mut grants = Grants {
-            net: lists
-                .net
-                .iter()
-                .map(|o| OriginPattern::parse(o))
-                .collect::<Result<_>>()?,
+            net: lists.net.to_vec(),
             secrets: lists.secrets.to_vec(),
-            github: lists
-                .github
-                .iter()
-                .map(|p| parse_github_permission(p))
-                .collect::<Result<_>>()?,
+            github: lists.github.iter().map(|p| to_wit(*p)).collect(),
             ..Grants::default()
         };
         for dir in lists.read {
@@ -329,9 +144,14 @@ impl Grants {
 pub struct Effective {
     /// A request must match a granted pattern *and* a requested pattern.
     pub net_granted: Vec<OriginPattern>,
+    /// Origin patterns the plugin requested, optional ones included.
     pub net_requested: Vec<OriginPattern>,
+    /// Granted directories, if the plugin requested file access; writable only if it
+    /// requested write access too.
     pub dirs: Vec<DirGrant>,
+    /// Secrets both granted and requested.
     pub secrets: Vec<String>,
+    /// GitHub permissions requested and covered by a grant.
     pub github: Vec<GithubPermission>,
     /// Grants the plugin did not ask for; they are dropped, and said so.
     pub unused: Vec<String>,
@@ -478,56 +298,6 @@ mod tests {
             reason: "test".into(),
             optional: false,
         }
-    }
-
-    #[test]
-    fn origin_patterns_match_as_documented() {
-        let cases = [
-            ("https://api.example.com", "https", "api.example.com", 443, true),
-            ("https://api.example.com", "https", "api.example.com", 8443, false),
-            ("https://api.example.com", "http", "api.example.com", 443, false),
-            ("https://API.example.com.", "https", "api.EXAMPLE.com", 443, true),
-            ("https://*.example.com", "https", "eu.example.com", 443, true),
-            ("https://*.example.com", "https", "example.com", 443, false),
-            ("https://*.example.com", "https", "evilexample.com", 443, false),
-            ("http://127.0.0.1:*", "http", "127.0.0.1", 9000, true),
-            ("http://*:8080", "http", "anything", 8080, true),
-            ("http://[::1]:8080", "http", "[::1]", 8080, true),
-            ("http://localhost:8080", "http", "127.0.0.1", 8080, false),
-        ];
-        for (pattern, scheme, host, port, expected) in cases {
-            let p = OriginPattern::parse(pattern).unwrap();
-            let scheme = Scheme::parse(scheme).unwrap();
-            assert_eq!(p.allows(scheme, host, port), expected, "{pattern} vs {host}:{port}");
-        }
-    }
-
-    #[test]
-    fn malformed_origins_teach_the_syntax() {
-        for bad in [
-            "example.com",
-            "ftp://x",
-            "https://x/path",
-            "https://x:99999",
-            "https://a*b.com",
-            "https://",
-        ] {
-            let err = OriginPattern::parse(bad).unwrap_err().to_string();
-            assert!(err.contains("scheme://host[:port]"), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn origin_of_url_is_exact() {
-        let o = OriginPattern::of_url("http://127.0.0.1:8080/healthz?x=1").unwrap();
-        assert_eq!(o.to_string(), "http://127.0.0.1:8080");
-        assert!(o.allows(Scheme::Http, "127.0.0.1", 8080));
-        assert!(!o.allows(Scheme::Http, "127.0.0.1", 8081));
-        assert_eq!(
-            OriginPattern::of_url("https://x.test/").unwrap().to_string(),
-            "https://x.test"
-        );
-        assert!(OriginPattern::of_url("not a url").is_none());
     }
 
     #[test]
