@@ -5,6 +5,7 @@
 
 mod act;
 mod cli;
+mod contract;
 mod guests;
 mod hostile;
 mod pipeline;

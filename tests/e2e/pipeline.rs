@@ -445,3 +445,66 @@ finally:
         "released"
     );
 }
+
+/// Only the workflow author's words grant: a URL that a step printed (here a `run` step;
+/// a plugin's output is the same) must not grant itself through a `grants-origins` input,
+/// whether it arrives directly or through a matrix built from it. The control shows the
+/// same URL granted when the author passes it in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_url_computed_from_a_step_output_grants_nothing() {
+    use crate::support::{Reply, Server};
+    let server = Server::start(Reply::ok("us-east")).await;
+    let (dir, file) = pipeline(&format!(
+        r#"
+inputs:
+  url: {{ required: true }}
+steps:
+  - id: leak
+    run: |
+      echo "url={url}" >> "$TOLLGATE_OUTPUT"
+      echo 'list=["{url}"]' >> "$TOLLGATE_OUTPUT"
+  - id: direct
+    continue-on-error: true
+    uses: region-verify
+    with:
+      endpoints:
+        - {{ name: victim, url: "${{{{ steps.leak.outputs.url }}}}" }}
+      retries: 0
+  - id: through-matrix
+    continue-on-error: true
+    matrix: {{ u: "${{{{ fromJSON(steps.leak.outputs.list) }}}}" }}
+    uses: region-verify
+    with:
+      endpoints:
+        - {{ name: victim, url: "${{{{ matrix.u }}}}" }}
+      retries: 0
+  - id: authored
+    uses: region-verify
+    with:
+      endpoints:
+        - {{ name: "${{{{ steps.leak.outputs.url }}}}", url: "${{{{ inputs.url }}}}" }}
+      retries: 0
+"#,
+        url = server.url("/healthz")
+    ));
+    let input = format!("url={}", server.url("/healthz"));
+    let r = run_pipeline(dir.path(), &file, &["--input", &input]).await;
+    let json = r.json();
+    let step = |id: &str| {
+        json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id || s["id"].as_str().unwrap().starts_with(&format!("{id} [")))
+            .unwrap_or_else(|| panic!("no step {id}: {r:#?}"))
+            .clone()
+    };
+    // A fan-out's item line (`through-matrix [URL]`) carries the item's message.
+    for id in ["direct", "through-matrix"] {
+        let s = step(id);
+        assert_eq!(s["outcome"], "failure", "{id}: {s:#}");
+        assert!(s["message"].as_str().unwrap().contains("network access"), "{id}: {s:#}");
+    }
+    assert_eq!(step("authored")["outcome"], "success", "{r:#?}");
+    assert_eq!(server.hits(), 1, "only the authored step reached the server");
+}

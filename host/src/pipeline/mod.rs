@@ -547,11 +547,11 @@ impl Run<'_> {
                 input: name.clone(),
                 message: e.to_string(),
             })?;
-            let given = if author_written(template, !scope.matrix_computed) {
-                Given::Value(value)
-            } else {
-                Given::Computed(value)
-            };
+            let authored = authored_part(template, !scope.matrix_computed, &ctx).map_err(|e| Error::InvalidInput {
+                input: name.clone(),
+                message: e.to_string(),
+            })?;
+            let given = Given::Templated { value, authored };
             inputs.insert(name.clone(), given);
         }
         let allow = &uses.allow;
@@ -749,6 +749,32 @@ fn author_written(template: &tollgate_pipeline::ValueTemplate, matrix_authored: 
         V::Array(items) => items.iter().all(|v| author_written(v, matrix_authored)),
         V::Object(map) => map.values().all(|v| author_written(v, matrix_authored)),
     }
+}
+
+/// The template evaluated with every string that is not [`author_written`] replaced by
+/// null: the part of a `with:` value that may grant.
+fn authored_part(
+    template: &tollgate_pipeline::ValueTemplate,
+    matrix_authored: bool,
+    ctx: &StaticContext,
+) -> std::result::Result<Value, tollgate_pipeline::EvalError> {
+    use tollgate_pipeline::ValueTemplate as V;
+    Ok(match template {
+        V::String(t) if author_written(template, matrix_authored) => t.eval(ctx)?,
+        V::String(_) => Value::Null,
+        V::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| authored_part(v, matrix_authored, ctx))
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        V::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), authored_part(v, matrix_authored, ctx)?)))
+                .collect::<std::result::Result<_, tollgate_pipeline::EvalError>>()?,
+        ),
+        scalar => scalar.eval(ctx)?,
+    })
 }
 
 fn authored_expr(expr: &tollgate_pipeline::Expr, matrix_authored: bool) -> bool {

@@ -14,10 +14,15 @@ pub enum Given {
     Text(String),
     /// A value that was already structured (a YAML `with:` mapping).
     Value(Value),
-    /// A value computed from something a plugin or command produced (a pipeline
-    /// expression over `steps.*` or `env.*`): typed like [`Given::Value`], but it grants
-    /// nothing, because its author is not the workflow's.
-    Computed(Value),
+    /// A pipeline `with:` value, some of whose strings were computed from something a
+    /// plugin or command produced (`steps.*`, `env.*`). `authored` is the same value with
+    /// those strings replaced by null: only what the workflow's author wrote may grant.
+    Templated {
+        /// The value the plugin receives.
+        value: Value,
+        /// The author-written part, which alone grants origins.
+        authored: Value,
+    },
 }
 
 /// Inputs ready for `run`, and the network origins they grant.
@@ -41,12 +46,16 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Gi
     let mut resolved = Resolved::default();
     for spec in specs {
         // Only what the workflow author wrote may grant: never a default, which the
-        // plugin itself wrote in `describe`, nor a value computed from a step's output.
-        let mut author_written = false;
+        // plugin itself wrote in `describe`, nor a string computed from a step's output.
+        let mut authored = None;
         let value = match given.remove(&spec.name) {
             Some(g) => {
-                author_written = !matches!(g, Given::Computed(_));
-                typed(spec, g)?
+                let value = typed(spec, g.clone())?;
+                authored = Some(match g {
+                    Given::Templated { authored, .. } => authored,
+                    _ => value.clone(),
+                });
+                value
             }
             None => match &spec.default {
                 Some(json) => serde_json::from_str(json).map_err(|e| Error::InvalidPlugin {
@@ -62,8 +71,8 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Gi
                 None => continue,
             },
         };
-        if spec.grants_origins && author_written {
-            collect_origins(&value, &mut resolved.origins);
+        if let Some(authored) = authored.filter(|_| spec.grants_origins) {
+            collect_origins(&authored, &mut resolved.origins);
         }
         resolved.inputs.push(Input {
             name: spec.name.clone(),
@@ -84,7 +93,7 @@ fn typed(spec: &InputSpec, given: Given) -> Result<Value> {
         Given::Text(text) => {
             serde_yaml_ng::from_str::<Value>(&text).map_err(|e| invalid(format!("`{text}` is not valid YAML: {e}")))?
         }
-        Given::Value(v) | Given::Computed(v) => v,
+        Given::Value(value) | Given::Templated { value, .. } => value,
     };
     let kind_ok = match (spec.kind, &value) {
         (ValueKind::Any, _) => true,
@@ -187,9 +196,17 @@ mod tests {
             "a default the plugin wrote granted {:?}",
             r.origins
         );
-        let computed = BTreeMap::from([("b".into(), Given::Computed(json!("http://127.0.0.1:2/")))]);
-        let r = resolve("p", &specs, computed).unwrap();
-        assert!(r.origins.is_empty(), "a computed value granted {:?}", r.origins);
+        let computed = BTreeMap::from([(
+            "b".into(),
+            Given::Templated {
+                value: json!(["http://127.0.0.1:2/", "http://127.0.0.1:4/"]),
+                authored: json!([null, "http://127.0.0.1:4/"]),
+            },
+        )]);
+        let specs_list = [spec("b", ValueKind::List, false, None, true)];
+        let r = resolve("p", &specs_list, computed).unwrap();
+        let granted: Vec<String> = r.origins.iter().map(|o| o.to_string()).collect();
+        assert_eq!(granted, ["http://127.0.0.1:4"], "only the author-written URL grants");
         let written = BTreeMap::from([("b".into(), Given::Value(json!("http://127.0.0.1:3/")))]);
         let r = resolve("p", &specs, written).unwrap();
         assert_eq!(r.origins.len(), 1);

@@ -1,0 +1,147 @@
+//! The host side of the `tollgate:plugin` imports, a module per WIT interface, over one
+//! per-step state ([`StepIo`]). Everything a plugin says is masked and capped here, before
+//! any sink or runner sees it.
+
+mod artifacts;
+mod github;
+mod log;
+mod outputs;
+mod secrets;
+mod summary;
+mod tls;
+
+pub use artifacts::{MAX_ARTIFACT_BYTES, MAX_ARTIFACTS_TOTAL};
+
+use crate::artifacts::StepArtifacts;
+use crate::bindings::tollgate::plugin::types;
+use crate::events::{Event, Sink};
+use crate::sandbox::net::NetPolicy;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Log text a step may write before further lines are dropped.
+pub const MAX_LOG_BYTES: usize = 4 << 20;
+/// Size of one output value.
+pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
+/// All outputs of a step together.
+pub const MAX_OUTPUTS_TOTAL: usize = 4 << 20;
+/// GitHub's cap on one step's summary.
+pub const MAX_SUMMARY_BYTES: usize = 1 << 20;
+
+/// Replaces secret values with `***` in plugin text.
+#[derive(Debug, Clone, Default)]
+pub struct Masker {
+    values: Vec<String>,
+}
+
+impl Masker {
+    /// A masker for these secret values; empty values are ignored.
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        // Longest first, so a secret containing another is masked whole.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Self { values }
+    }
+
+    /// `text` with every secret value replaced by `***`.
+    pub fn mask(&self, text: &str) -> String {
+        self.values
+            .iter()
+            .fold(text.to_string(), |acc, secret| acc.replace(secret.as_str(), "***"))
+    }
+}
+
+/// What a step produced besides its log stream.
+#[derive(Debug, Default, Clone)]
+pub struct Produced {
+    /// Output values the plugin set, by name, masked.
+    pub outputs: BTreeMap<String, String>,
+    /// The step summary's Markdown, masked.
+    pub summary: String,
+    /// Whether part of the summary was dropped for exceeding [`MAX_SUMMARY_BYTES`].
+    pub summary_truncated: bool,
+    /// Whether log text was dropped for exceeding [`MAX_LOG_BYTES`].
+    pub log_truncated: bool,
+}
+
+/// Per-step state behind the tollgate imports.
+pub struct StepIo {
+    /// The plugin's name, for messages.
+    pub plugin: String,
+    /// Where the step's events go.
+    pub sink: Arc<dyn Sink>,
+    /// Masks the step's secret values in everything the plugin says.
+    pub masker: Masker,
+    /// `None` while describing: no outputs may be set then.
+    pub declared_outputs: Option<BTreeSet<String>>,
+    /// Values of the granted secrets, by name.
+    pub secrets: HashMap<String, String>,
+    /// The policy for the plugin's outgoing network requests.
+    pub net: NetPolicy,
+    /// `None` when the step has no artifact store.
+    pub artifacts: Option<StepArtifacts>,
+    /// What the plugin has produced so far.
+    pub produced: Produced,
+    log_bytes: usize,
+    outputs_bytes: usize,
+    artifact_bytes: usize,
+}
+
+impl StepIo {
+    /// State with no secrets, no artifact store and no outputs allowed, as for `describe`;
+    /// the caller sets those before `run`.
+    pub fn new(plugin: String, sink: Arc<dyn Sink>, net: NetPolicy) -> Self {
+        Self {
+            plugin,
+            sink,
+            masker: Masker::default(),
+            declared_outputs: None,
+            secrets: HashMap::new(),
+            net,
+            artifacts: None,
+            produced: Produced::default(),
+            log_bytes: 0,
+            outputs_bytes: 0,
+            artifact_bytes: 0,
+        }
+    }
+
+    /// Count `text` against the log budget; false once it is spent.
+    fn admit_log(&mut self, text: &str) -> bool {
+        if self.produced.log_truncated {
+            return false;
+        }
+        self.log_bytes += text.len();
+        if self.log_bytes > MAX_LOG_BYTES {
+            self.produced.log_truncated = true;
+            self.sink.emit(Event::host_warning(format!(
+                "{} wrote more than {} of logs; the rest is dropped",
+                self.plugin,
+                bytesize::ByteSize::b(MAX_LOG_BYTES as u64)
+            )));
+            return false;
+        }
+        true
+    }
+
+    fn emit_text(&mut self, text: &str, event: impl FnOnce(String) -> Event) {
+        if self.admit_log(text) {
+            let masked = self.masker.mask(text);
+            self.sink.emit(event(masked));
+        }
+    }
+}
+
+impl types::Host for StepIo {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_replaces_every_occurrence_longest_first() {
+        let m = Masker::new(["abc".to_string(), "abcdef".to_string(), String::new()]);
+        assert_eq!(m.mask("x abcdef y abc"), "x *** y ***");
+        assert_eq!(m.mask("nothing"), "nothing");
+    }
+}
