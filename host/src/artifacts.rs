@@ -88,11 +88,12 @@ pub fn read_key_file(flag: &'static str, path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::invalid(flag, path.display().to_string(), e.to_string()))
 }
 
-/// One artifact a step produced, kept until the step's outcome is known.
+/// One artifact a step produced, kept (by digest, not bytes) until the step's outcome is
+/// known.
 struct Produced {
     name: String,
     media_type: String,
-    data: Vec<u8>,
+    digest: String,
 }
 
 /// A step's view of the artifact service.
@@ -116,7 +117,14 @@ impl StepArtifacts {
 
     /// Store and seal an artifact now; it is sealed again with the outcome by [`finish`].
     pub fn put(&mut self, name: &str, media_type: &str, data: Vec<u8>) -> Result<String, tollgate_attest::Error> {
-        let stored = self.seal(name, media_type, &data, "running")?;
+        let stored = self.config.store.put(
+            name,
+            media_type,
+            &data,
+            &self.predicate_now("running"),
+            self.config.signer.as_ref(),
+        )?;
+        drop(data);
         if !stored.signed {
             self.sink.emit(Event::host_warning(format!(
                 "artifact `{name}` is stored UNSIGNED: no signing key; set TOLLGATE_SIGNING_KEY or --signing-key (make one with `tollgate keygen`)"
@@ -126,7 +134,7 @@ impl StepArtifacts {
         self.produced.push(Produced {
             name: name.to_string(),
             media_type: media_type.to_string(),
-            data,
+            digest: stored.digest.clone(),
         });
         Ok(stored.digest)
     }
@@ -136,26 +144,24 @@ impl StepArtifacts {
         self.config.store.get(reference, &self.config.policy)
     }
 
-    fn seal(
-        &self,
-        name: &str,
-        media_type: &str,
-        data: &[u8],
-        outcome: &str,
-    ) -> Result<tollgate_attest::Stored, tollgate_attest::Error> {
+    fn predicate_now(&self, outcome: &str) -> Predicate {
         let mut predicate = self.predicate.clone();
         predicate.finished_at = tollgate_attest::rfc3339(std::time::SystemTime::now());
         predicate.outcome = outcome.to_string();
-        self.config
-            .store
-            .put(name, media_type, data, &predicate, self.config.signer.as_ref())
+        predicate
     }
 
     /// Seal every artifact again with the step's final outcome.
     pub fn finish(&mut self, outcome: &str) -> Vec<(String, String)> {
         let mut sealed = Vec::new();
         for p in std::mem::take(&mut self.produced) {
-            match self.seal(&p.name, &p.media_type, &p.data, outcome) {
+            let predicate = self.predicate_now(outcome);
+            let signer = self.config.signer.as_ref();
+            match self
+                .config
+                .store
+                .seal(&p.name, &p.media_type, &p.digest, &predicate, signer)
+            {
                 Ok(stored) => sealed.push((p.name, stored.digest)),
                 Err(e) => self.sink.emit(Event::host_warning(format!(
                     "artifact `{}` could not be sealed: {e}",

@@ -428,8 +428,17 @@ pub fn request(args: &RunArgs, inputs: BTreeMap<String, Given>) -> Result<StepRe
             .map(|r| parse_resolve(r))
             .collect::<Result<HashMap<_, _>>>()?,
         tls,
-        artifacts: Some(Arc::new(ArtifactConfig::new(&args.keys.options()?)?)),
+        artifacts: step_artifacts(&args.keys)?,
     })
+}
+
+/// A single step stores artifacts where it was told to (`--artifacts DIR`) or on a
+/// runner; a bare local run has no store, so a plugin cannot litter the working directory.
+fn step_artifacts(keys: &KeyArgs) -> Result<Option<Arc<ArtifactConfig>>> {
+    if keys.artifacts.is_none() && !runner::env::under_actions() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(ArtifactConfig::new(&keys.options()?)?)))
 }
 
 fn parse_resolve(text: &str) -> Result<((String, u16), IpAddr)> {

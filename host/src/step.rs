@@ -94,6 +94,8 @@ pub const MAX_DECLARED: usize = 64;
 pub const MAX_NAME: usize = 64;
 /// Longest summary, doc or reason.
 pub const MAX_DOC: usize = 4 << 10;
+/// Outputs the host sets on every step.
+pub const RESERVED_OUTPUTS: &[&str] = &["status", "message", "outputs"];
 /// Longest default value (JSON).
 pub const MAX_DEFAULT: usize = 64 << 10;
 
@@ -126,6 +128,19 @@ fn validate_info(plugin: &str, info: &PluginInfo) -> Result<()> {
         if !ok {
             return Err(invalid(format!(
                 "it declares the name `{name}`; names are 1-{MAX_NAME} letters, digits, `-` and `_`"
+            )));
+        }
+    }
+    // The host writes `status`, `message` and `outputs` itself, and the runner reads
+    // output names without regard to case.
+    let mut seen = std::collections::HashSet::new();
+    for output in &info.outputs {
+        let folded = output.name.to_ascii_lowercase();
+        if RESERVED_OUTPUTS.contains(&folded.as_str()) || !seen.insert(folded) {
+            return Err(invalid(format!(
+                "it declares the output `{}` twice or under a name the host reserves ({}); names are compared without case",
+                output.name,
+                RESERVED_OUTPUTS.join(", ")
             )));
         }
     }

@@ -101,19 +101,40 @@ impl Store {
         predicate: &Predicate,
         signer: Option<&Signer>,
     ) -> Result<Stored> {
-        let envelope_path = self.envelope_path(name)?;
         let hex = hex::encode(Sha256::digest(data));
         let object_path = self.object_path(&hex);
         let intact = fs::read(&object_path).is_ok_and(|existing| hex::encode(Sha256::digest(existing)) == hex);
         if !intact {
             write_atomic(&object_path, data)?;
         }
+        self.seal(name, media_type, &format!("sha256:{hex}"), predicate, signer)
+    }
+
+    /// Writes a new statement for an object already in the store (`digest` is `sha256:<hex>`), e.g. to record a
+    /// step's final outcome without holding the artifact's bytes again. The object must be present.
+    pub fn seal(
+        &self,
+        name: &str,
+        media_type: &str,
+        digest: &str,
+        predicate: &Predicate,
+        signer: Option<&Signer>,
+    ) -> Result<Stored> {
+        let envelope_path = self.envelope_path(name)?;
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        let object_path = self.object_path(hex);
+        if !object_path.is_file() {
+            return Err(Error::MissingObject {
+                name: name.to_string(),
+                path: object_path,
+            });
+        }
 
         let statement = NewStatement {
             type_: STATEMENT_TYPE,
             subject: [NewSubject {
                 name,
-                digest: [("sha256", hex.as_str())].into(),
+                digest: [("sha256", hex)].into(),
                 media_type,
             }],
             predicate_type: PREDICATE_TYPE,

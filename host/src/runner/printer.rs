@@ -397,7 +397,10 @@ fn level_label(level: Level) -> (&'static str, &'static str) {
 }
 
 fn location_properties(location: Location, title: String) -> Vec<(&'static str, String)> {
-    let mut props = vec![("file", location.file)];
+    let mut props = Vec::new();
+    if !location.file.is_empty() {
+        props.push(("file", location.file));
+    }
     let numbered = [
         ("line", location.line),
         ("endLine", location.end_line),

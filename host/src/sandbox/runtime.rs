@@ -328,6 +328,21 @@ fn classify(plugin: &str, store: &Store<StepState>, error: wasmtime::Error, limi
         Some(wasmtime::Trap::StackOverflow) => return Error::StackOverflow { plugin },
         _ => {}
     }
+    // wasi:http refuses an oversized header map with a trap, sometimes under context.
+    let too_big = wasmtime_wasi_http::FieldMapError::TotalSizeTooBig;
+    if matches!(
+        error.downcast_ref(),
+        Some(wasmtime_wasi_http::FieldMapError::TotalSizeTooBig)
+    ) || format!("{error:#}").contains(&too_big.to_string())
+    {
+        return Error::ResourceLimit {
+            plugin,
+            what: format!(
+                "an HTTP header map larger than {} (headers of one request)",
+                bytesize::ByteSize::b(MAX_FIELDS_BYTES as u64)
+            ),
+        };
+    }
     if let Some(e) = error.downcast_ref::<wasmtime::component::ResourceTableError>()
         && matches!(e, wasmtime::component::ResourceTableError::Full)
     {

@@ -32,7 +32,10 @@ fn artifact_error(error: tollgate_attest::Error) -> artifacts::ArtifactError {
 impl StepIo {
     fn artifact_store(&mut self) -> Result<&mut StepArtifacts, artifacts::ArtifactError> {
         self.artifacts.as_mut().ok_or_else(|| {
-            artifacts::ArtifactError::Unavailable("this step has no artifact store; pass `--artifacts DIR`".into())
+            artifacts::ArtifactError::Unavailable(
+                "this step has no artifact store: a local `tollgate run` stores artifacts only with `--artifacts DIR`"
+                    .into(),
+            )
         })
     }
 }

@@ -21,6 +21,9 @@ use std::sync::Arc;
 
 /// Log text a step may write before further lines are dropped.
 pub const MAX_LOG_BYTES: usize = 4 << 20;
+/// What each log event costs against [`MAX_LOG_BYTES`] besides its text: the prefix or
+/// workflow command the printer adds around it.
+const LINE_COST: usize = 64;
 /// Size of one output value.
 pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
 /// All outputs of a step together.
@@ -108,10 +111,16 @@ impl StepIo {
 
     /// Count `text` against the log budget; false once it is spent.
     fn admit_log(&mut self, text: &str) -> bool {
+        self.admit_log_bytes(text.len())
+    }
+
+    /// Count `bytes` of text, plus what printing one more line costs, against the log
+    /// budget: an empty line or a group end still prints a prefix or a command.
+    fn admit_log_bytes(&mut self, bytes: usize) -> bool {
         if self.produced.log_truncated {
             return false;
         }
-        self.log_bytes += text.len();
+        self.log_bytes += bytes + LINE_COST;
         if self.log_bytes > MAX_LOG_BYTES {
             self.produced.log_truncated = true;
             self.sink.emit(Event::host_warning(format!(
