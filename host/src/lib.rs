@@ -61,3 +61,101 @@ mod contract {
         }
     }
 }
+
+#[cfg(test)]
+mod tidy {
+    //! The seams ARCHITECTURE.md promises, checked on the source: arrows point one way,
+    //! only the runner prints or reads runner variables, and every module says what it owns.
+
+    use std::path::{Path, PathBuf};
+
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("host/src is readable").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// `(path relative to host/src, code without comment lines)` of every module.
+    fn modules() -> Vec<(String, String, String)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&root, &mut files);
+        files
+            .into_iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).expect("readable source");
+                let code = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let rel = path.strip_prefix(&root).expect("under src").display().to_string();
+                (rel, text, code)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dependencies_point_one_way() {
+        // (modules, what they must not use)
+        let rules: &[(&[&str], &[&str])] = &[
+            (
+                &["sandbox/"],
+                &["crate::runner", "crate::pipeline", "crate::cli", "crate::step"],
+            ),
+            (&["step.rs"], &["crate::runner", "crate::pipeline", "crate::cli"]),
+            (&["pipeline/"], &["crate::runner", "crate::cli"]),
+            (
+                &["runner/"],
+                &["crate::cli", "crate::sandbox::runtime", "crate::sandbox::net"],
+            ),
+        ];
+        for (path, _, code) in modules() {
+            for (owners, banned) in rules {
+                if owners.iter().any(|o| path.starts_with(o)) {
+                    for b in *banned {
+                        assert!(!code.contains(b), "{path} uses {b}: see ARCHITECTURE.md's code map");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_runner_prints_or_reads_runner_variables() {
+        for (path, _, code) in modules() {
+            if path.starts_with("runner/") || path == "lib.rs" {
+                continue;
+            }
+            for banned in [
+                "println!",
+                "eprintln!",
+                "print!(",
+                "std::io::stdout",
+                "std::io::stderr",
+                "\"GITHUB_",
+                "\"INPUT_",
+            ] {
+                assert!(
+                    !code.contains(banned),
+                    "{path} uses {banned}: only runner/ prints or reads runner variables"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_module_says_what_it_owns() {
+        for (path, text, _) in modules() {
+            assert!(
+                text.starts_with("//!"),
+                "{path} must open with a `//!` line saying what it owns"
+            );
+        }
+    }
+}
