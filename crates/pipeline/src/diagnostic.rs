@@ -5,7 +5,9 @@ use std::fmt;
 /// A position in a pipeline file: 1-based line and 1-based column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
+    /// 1-based line number.
     pub line: usize,
+    /// 1-based column, counted in characters (not bytes).
     pub column: usize,
 }
 
@@ -18,7 +20,9 @@ impl fmt::Display for Pos {
 /// A region of a pipeline file: `start` inclusive, `end` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Span {
+    /// First position in the region.
     pub start: Pos,
+    /// Position just past the region's last character.
     pub end: Pos,
 }
 
@@ -27,14 +31,20 @@ pub struct Span {
 /// Displays as `FILE:LINE:COL: error: MESSAGE`, followed by `\n  hint: HINT` when there is a hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// The pipeline file's name, as given to [`parse`](crate::parse).
     pub file: String,
+    /// 1-based line of the problem.
     pub line: usize,
+    /// 1-based column of the problem, in characters.
     pub column: usize,
+    /// What is wrong, in one sentence.
     pub message: String,
+    /// How to fix it, when we can tell (e.g. a "did you mean …?" suggestion).
     pub hint: Option<String>,
 }
 
 impl Diagnostic {
+    /// A diagnostic for `file` at `pos`.
     pub fn new(file: &str, pos: Pos, message: impl Into<String>, hint: Option<String>) -> Self {
         Self {
             file: file.to_string(),

@@ -34,11 +34,14 @@ pub trait Context {
 /// A [`Context`] over plain JSON objects, one per root: for tests, `--dry-run` and simple executors.
 #[derive(Debug, Clone, Default)]
 pub struct StaticContext {
+    /// The value of each root (`inputs`, `steps`, …); a missing root reads as null.
     pub roots: BTreeMap<String, Value>,
+    /// What the status functions see; `None` means [`JobStatus::Success`].
     pub status: Option<JobStatus>,
 }
 
 impl StaticContext {
+    /// An empty context: every reference reads as null and the job is succeeding.
     pub fn new() -> Self {
         Self::default()
     }
@@ -49,6 +52,7 @@ impl StaticContext {
         self
     }
 
+    /// Set the status `success()`, `failure()` and `cancelled()` test.
     pub fn with_status(mut self, status: JobStatus) -> Self {
         self.status = Some(status);
         self
@@ -77,8 +81,11 @@ impl Context for StaticContext {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{message}")]
 pub struct ExprError {
+    /// What is wrong with the expression.
     pub message: String,
+    /// Character offset of the problem in the text parsed.
     pub offset: usize,
+    /// How to fix it, when we can tell.
     pub hint: Option<String>,
 }
 
@@ -105,8 +112,10 @@ impl ExprError {
 /// An expression that parsed but cannot be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EvalError {
+    /// `fromJSON()` was given text that is not valid JSON.
     #[error("fromJSON: {0}")]
     FromJson(String),
+    /// `format()` was given a bad template or too few arguments for its placeholders.
     #[error("format: {0}")]
     Format(String),
     /// A value of the wrong kind where a particular one is needed (e.g. a matrix axis that is not a list).
@@ -118,7 +127,9 @@ pub enum EvalError {
 /// `["plan", "outputs", "digest"]`. The path stops at the first index that is not a string literal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
+    /// The context read: `steps`, `inputs`, `env`, `matrix`, `github` or `runner`.
     pub root: String,
+    /// The member names after the root, in order.
     pub path: Vec<String>,
     /// Character offset of the root name in the expression's source.
     pub offset: usize,
@@ -1156,11 +1167,17 @@ impl Template {
 /// A YAML value whose strings are templates: what `with:` holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValueTemplate {
+    /// `null` (or an empty value).
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number.
     Number(serde_json::Number),
+    /// A string, which may contain `${{ }}` expressions.
     String(Template),
+    /// A list.
     Array(Vec<ValueTemplate>),
+    /// A mapping.
     Object(BTreeMap<String, ValueTemplate>),
 }
 

@@ -4,6 +4,8 @@
 //! `file:line:column`. [`Expr`] and [`Template`] are the `${{ }}` language; the executor evaluates them
 //! against its own [`Context`].
 
+#![deny(missing_docs)]
+
 mod diagnostic;
 mod expr;
 mod load;

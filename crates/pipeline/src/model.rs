@@ -44,11 +44,13 @@ pub const CONTEXT_ROOTS: &[&str] = &["steps", "inputs", "env", "matrix", "github
 pub struct Pipeline {
     /// The file name diagnostics and runtime messages use.
     pub file: String,
+    /// `name:`: a display name for the pipeline; without it, the file name is used.
     pub name: Option<String>,
     /// Declared inputs, in file order.
     pub inputs: Vec<Input>,
     /// Pipeline environment, given to every `run` step (after the step's own `env` overrides it).
     pub env: BTreeMap<String, Template>,
+    /// `steps:`: the main steps, run in order.
     pub steps: Vec<Step>,
     /// Pipeline outputs, evaluated after `finally`.
     pub outputs: BTreeMap<String, Template>,
@@ -59,22 +61,30 @@ pub struct Pipeline {
 /// A declared input: values come from `--input NAME=VALUE`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
+    /// The input's name, as read by `inputs.NAME`.
     pub name: String,
+    /// `description:`: what the input is for.
     pub description: Option<String>,
+    /// `required:`: the run refuses to start without a value (default `false`).
     pub required: bool,
+    /// `default:`: the value when none is given, with its YAML type kept.
     pub default: Option<Value>,
+    /// Where the input's name is in the file.
     pub span: Span,
 }
 
 /// One step: a plugin (`uses`), a native command (`run`) or a group (`steps`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
+    /// `id:`: unique across the file; names the step in logs and in `steps.<id>`.
     pub id: String,
+    /// `name:`: a human-readable label for the step.
     pub name: Option<String>,
     /// Where the step's mapping starts and ends in the file.
     pub span: Span,
     /// `if:`; `None` means "run if everything so far succeeded" (in `finally`: always).
     pub condition: Option<Expr>,
+    /// `continue-on-error:`: a failure of this step does not fail the job.
     pub continue_on_error: bool,
     /// Wall-clock limit of the whole step (for a fan-out, of each item; for a group, of the whole group).
     pub timeout: Option<Duration>,
@@ -82,13 +92,18 @@ pub struct Step {
     pub env: BTreeMap<String, Template>,
     /// Fan-out: the step runs once per matrix item.
     pub matrix: Option<Matrix>,
+    /// What the step does: run a plugin, run a command or run nested steps.
     pub kind: StepKind,
 }
 
+/// What a step does, decided by which of `uses`, `run` or `steps` it has.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepKind {
+    /// `uses:`: a sandboxed plugin.
     Uses(UsesStep),
+    /// `run:`: a native command.
     Run(RunStep),
+    /// `steps:`: a group of nested steps.
     Group(GroupStep),
 }
 
@@ -97,14 +112,18 @@ pub enum StepKind {
 pub struct UsesStep {
     /// The plugin reference, as written (`builtin:region-verify`, `region-verify`, a path, an `https://` URL).
     pub uses: String,
+    /// `with:`: the plugin's inputs, evaluated just before the step runs.
     pub with: BTreeMap<String, ValueTemplate>,
+    /// `allow:`: what the plugin is granted (see [`Allow`]).
     pub allow: Allow,
 }
 
 /// A native command, run with `bash -eo pipefail -c` outside the sandbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunStep {
+    /// `run:`: the script, evaluated just before the step runs.
     pub run: Template,
+    /// `working-directory:`: where the command runs, relative to where `tollgate` runs; `None`: there.
     pub working_directory: Option<Template>,
     /// Files registered as signed artifacts after the command succeeds.
     pub artifacts: Vec<ArtifactDecl>,
@@ -115,15 +134,20 @@ pub struct RunStep {
 /// Nested steps, run in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupStep {
+    /// The nested steps.
     pub steps: Vec<Step>,
 }
 
 /// A file a `run` step registers as a signed artifact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArtifactDecl {
+    /// `name:`: the artifact's name in the store (its attested subject).
     pub name: Template,
+    /// `path:`: the file, relative to the step's working directory.
     pub path: Template,
+    /// `media-type:`: the artifact's media type; `None`: `application/octet-stream`.
     pub media_type: Option<String>,
+    /// Where the declaration is in the file.
     pub span: Span,
 }
 
@@ -150,19 +174,26 @@ pub struct Allow {
 /// A fan-out: the cartesian product of its axes, each item run as a copy of the step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matrix {
+    /// The axes, in file order.
     pub axes: Vec<MatrixAxis>,
     /// At most this many items at once; `None`: all at once.
     pub max_parallel: Option<u32>,
+    /// Where the `matrix:` mapping is in the file.
     pub span: Span,
 }
 
+/// One key of `matrix:` and the values it takes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatrixAxis {
+    /// The key, as read by `matrix.NAME`.
     pub name: String,
+    /// The values the key takes, one per item of this axis.
     pub values: AxisValues,
+    /// Where the key and its values are in the file.
     pub span: Span,
 }
 
+/// The values of a matrix axis: a literal list or an expression giving one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AxisValues {
     /// `region: [us-east, eu-west]`
@@ -212,14 +243,18 @@ impl Matrix {
 /// Which list of a pipeline a step is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Section {
+    /// `steps:`, including groups nested in it.
     Steps,
+    /// `finally:`, including groups nested in it.
     Finally,
 }
 
 /// A step found by [`Pipeline::walk_steps`].
 #[derive(Debug, Clone, Copy)]
 pub struct StepVisit<'a> {
+    /// The step.
     pub step: &'a Step,
+    /// Whether it is under `steps:` or `finally:`.
     pub section: Section,
     /// 0 for a step listed directly under `steps:` or `finally:`, 1 inside a group, …
     pub depth: usize,
@@ -290,6 +325,7 @@ impl Pipeline {
         self.walk_steps().into_iter().map(|v| v.step).find(|s| s.id == id)
     }
 
+    /// The declared input with this name.
     pub fn input(&self, name: &str) -> Option<&Input> {
         self.inputs.iter().find(|i| i.name == name)
     }
