@@ -240,8 +240,12 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
     };
     let sink = setup.io.sink.clone();
     let outcome = runtime.run(&loaded, setup, resolved.inputs, request.context).await;
+    let mut io = outcome.io;
+    // Everything the plugin said is masked, whichever way it leaves: stdio, its report,
+    // its error.
+    let stdio = io.masker.mask(&outcome.stdio);
     // Plugins log through the host; raw stdio is kept at debug level for their authors.
-    for line in outcome.stdio.lines() {
+    for line in stdio.lines() {
         sink.emit(Event::Log {
             level: Level::Debug,
             message: format!("stdout: {line}"),
@@ -249,11 +253,19 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
         });
     }
     let outcome_result = match outcome.result {
-        Ok(Ok(report)) => Ok(report),
-        Ok(Err(error)) => Err(plugin_error(&name, error)),
+        Ok(Ok(report)) => Ok(RunReport {
+            message: io.masker.mask(&report.message),
+            ..report
+        }),
+        Ok(Err(error)) => Err(plugin_error(&name, mask_error(&io.masker, error))),
+        // A trap's own message says little (`unreachable`); a Python traceback or a Rust
+        // panic message is in what the plugin last printed, which Actions hides at debug.
+        Err(Error::Trap { plugin, reason }) => Err(Error::Trap {
+            plugin,
+            reason: with_last_words(reason, &stdio),
+        }),
         Err(e) => Err(e),
     };
-    let mut io = outcome.io;
     let artifacts = match io.artifacts.as_mut() {
         Some(store) => store.finish(outcome_label(&outcome_result)),
         None => Vec::new(),
@@ -311,6 +323,36 @@ fn predicate(
         started_at: tollgate_attest::rfc3339(std::time::SystemTime::now()),
         finished_at: String::new(),
         outcome: "running".into(),
+    }
+}
+
+/// How much of a trapped plugin's last output its error quotes.
+const LAST_WORDS_LINES: usize = 12;
+
+fn with_last_words(reason: String, stdio: &str) -> String {
+    let lines: Vec<&str> = stdio.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return reason;
+    }
+    let tail = &lines[lines.len().saturating_sub(LAST_WORDS_LINES)..];
+    let quoted: Vec<String> = tail
+        .iter()
+        .map(|l| format!("    {}", l.chars().take(300).collect::<String>()))
+        .collect();
+    format!("{reason}\n  its last output (stdout/stderr):\n{}", quoted.join("\n"))
+}
+
+fn mask_error(masker: &Masker, error: PluginError) -> PluginError {
+    match error {
+        PluginError::InvalidInput(e) => {
+            PluginError::InvalidInput(crate::bindings::tollgate::plugin::types::InputError {
+                input: masker.mask(&e.input),
+                message: masker.mask(&e.message),
+            })
+        }
+        PluginError::Denied(m) => PluginError::Denied(masker.mask(&m)),
+        PluginError::Peer(m) => PluginError::Peer(masker.mask(&m)),
+        PluginError::Internal(m) => PluginError::Internal(masker.mask(&m)),
     }
 }
 

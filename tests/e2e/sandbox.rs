@@ -374,3 +374,43 @@ async fn plugin_artifacts_are_signed_on_put_and_verified_on_get() {
     assert!(result(&get).contains("VerificationFailed"), "{get:#?}");
     assert!(result(&get).contains("digest"), "{get:#?}");
 }
+
+/// Locally there is no runner to `::add-mask::`, so the host masks a granted secret in
+/// every way a plugin can say it: its stdio, its error, and the log line it was in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_is_masked_locally_in_stdio_errors_and_reports() {
+    for json in [true, false] {
+        let mut cmd = tollgate();
+        cmd.args([
+            "run",
+            guest("probe"),
+            "--with",
+            "attack=secret-in-errors",
+            "--with",
+            "arg=PROBE_SECRET",
+            "--secret",
+            "PROBE_SECRET",
+        ])
+        .env("PROBE_SECRET", "hunter2-value");
+        if json {
+            cmd.arg("--json");
+        }
+        let r = run_cmd(&mut cmd).await;
+        assert_eq!(r.code, 1, "{r:#?}");
+        let all = format!("{}{}", r.stdout, r.stderr);
+        assert!(!all.contains("hunter2-value"), "{r:#?}");
+        assert!(all.contains("the peer said ***"), "{r:#?}");
+    }
+}
+
+/// A plugin that panics (a Python exception or JS `Error` does the same) ends with its last
+/// words in the error, not only on debug lines Actions hides.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crashing_plugin_error_quotes_its_last_output() {
+    let r = probe("panic", "", &[]).await;
+    assert_eq!(r.code, 1, "{r:#?}");
+    let message = r.json()["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("crashed"), "{message}");
+    assert!(message.contains("about to fail while parsing the plan"), "{message}");
+    assert!(message.contains("unexpected token at line 3"), "{message}");
+}

@@ -90,6 +90,8 @@ fn local_report(result: &StepResult, color: bool) -> Vec<Line> {
     } else {
         mark.to_string()
     };
+    let message = outcome_message(result);
+    let mut message_lines = message.lines();
     let mut lines = vec![Line::Labelled {
         label,
         text: format!(
@@ -97,9 +99,12 @@ fn local_report(result: &StepResult, color: bool) -> Vec<Line> {
             result.plugin,
             result.version,
             status_name(result),
-            outcome_message(result)
+            message_lines.next().unwrap_or_default()
         ),
     }];
+    // Each line of a multi-line message (a fix, a crashed plugin's last output) is its own
+    // neutralised line.
+    lines.extend(message_lines.map(|l| Line::Text(format!("  {l}"))));
     if !result.produced.outputs.is_empty() {
         lines.push(Line::Text(String::new()));
         lines.push(Line::Text("outputs:".into()));

@@ -351,10 +351,12 @@ fn classify(plugin: &str, store: &Store<StepState>, error: wasmtime::Error, limi
             what: format!("more than {MAX_RESOURCES} resource handles (HTTP requests, fields, streams) at once"),
         };
     }
-    Error::Trap {
-        plugin,
-        reason: format!("{error:#}"),
-    }
+    // A trap's wasm backtrace is offsets without names: say what trapped, not where.
+    let reason = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => format!("{error:#}"),
+    };
+    Error::Trap { plugin, reason }
 }
 
 /// A WASI context with no environment, no sockets, captured stdio, and the granted

@@ -86,6 +86,15 @@ impl Plugin for Probe {
                 }
                 Err(e) => format!("refused: {e}"),
             },
+            "secret-in-errors" => {
+                let value = tollgate_sdk::secrets::get(&arg).map_err(PluginError::Internal)?;
+                println!("printing the secret: {value}");
+                return Err(PluginError::Peer(format!("the peer said {value}")));
+            }
+            "panic" => {
+                eprintln!("probe: about to fail while parsing the plan");
+                panic!("probe gave up: unexpected token at line 3");
+            }
             "artifact-put" => match tollgate_sdk::artifacts::put(&arg, "text/plain", b"probe artifact bytes") {
                 Ok(digest) => format!("stored {digest}"),
                 Err(e) => format!("error: {e:?}"),
