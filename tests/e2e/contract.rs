@@ -134,3 +134,15 @@ async fn a_plugin_built_against_the_frozen_v0_1_0_wit_still_runs() {
         "{report:#}"
     );
 }
+
+#[tokio::test]
+async fn a_plugin_built_against_an_unknown_wit_version_is_refused_by_version() {
+    let run = run(&["run", guest("future-wit")]).await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains("built against tollgate:plugin@0.9.0")
+            && run.stderr.contains("links 0.1.0")
+            && run.stderr.contains("upgrade Tollgate"),
+        "{run:#?}"
+    );
+}
