@@ -11,8 +11,10 @@ use http_body_util::{BodyExt, Empty, Limited};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Largest component accepted from a URL.
-const MAX_DOWNLOAD_BYTES: usize = 64 << 20;
+/// Largest component accepted, from a URL or a path: compiling costs host memory in
+/// proportion to size (about 30× for an interpreter-bearing Python or JS component), before
+/// any step limit applies.
+pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
 
 /// A parsed plugin reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +104,25 @@ pub struct Fetched {
     pub digest: String,
 }
 
+/// Read a local component, refusing more than [`MAX_COMPONENT_BYTES`] (a path may name
+/// `/dev/zero` or a huge file as easily as a plugin).
+fn read_bounded(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_COMPONENT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() > MAX_COMPONENT_BYTES {
+        return Err(format!(
+            "{} is larger than {}, the largest component Tollgate compiles",
+            path.display(),
+            bytesize::ByteSize::b(MAX_COMPONENT_BYTES as u64)
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Fetch a plugin's bytes; URLs are cached under `cache_dir` by digest.
 pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls::ClientConfig>) -> Result<Fetched> {
     let bytes = match &plugin.source {
@@ -114,9 +135,9 @@ pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls
                 ),
             })?
             .to_vec(),
-        Source::Path(path) => std::fs::read(path).map_err(|e| Error::PluginSource {
+        Source::Path(path) => read_bounded(path).map_err(|reason| Error::PluginSource {
             reference: plugin.text.clone(),
-            reason: format!("cannot read {}: {e}", path.display()),
+            reason,
         })?,
         Source::Url(url) => {
             let cached = cache_dir
@@ -190,7 +211,7 @@ async fn download(url: &str, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, 
     if !response.status().is_success() {
         return Err(format!("GET {url} answered {}", response.status()));
     }
-    let body = Limited::new(response.into_body(), MAX_DOWNLOAD_BYTES)
+    let body = Limited::new(response.into_body(), MAX_COMPONENT_BYTES)
         .collect()
         .await
         .map_err(|e| format!("reading {url}: {e}"))?;

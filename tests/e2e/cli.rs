@@ -124,3 +124,11 @@ async fn https_plugins_are_downloaded_pinned_and_cached() {
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.stderr.contains("digest mismatch"), "{}", r.stderr);
 }
+
+/// A path can name something endless or huge: the host reads at most its component cap.
+#[tokio::test]
+async fn an_endless_or_huge_plugin_file_is_refused_without_reading_it_all() {
+    let r = crate::support::run(&["run", "/dev/zero"]).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.stderr.contains("larger than 64.0 MiB"), "{r:#?}");
+}
