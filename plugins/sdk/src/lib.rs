@@ -14,12 +14,121 @@
 //! }
 //! tollgate_sdk::export_plugin!(Hello);
 //! ```
+//!
+//! # Typed inputs and outputs
+//!
+//! Declare the inputs once, as a struct: [`derive@Inputs`] turns each documented field into
+//! an [`InputSpec`] for `describe` ([`TypedInputs::specs`]) and reads `run`'s inputs back into
+//! the struct ([`TypedInputs::from_inputs`]). Defaults are written once and serialized for
+//! `describe`, so the host and the plugin apply the same value; a missing or mistyped input
+//! is a [`PluginError::InvalidInput`] that names it and says what to write.
+//! [`derive@Outputs`] does the same for outputs. (The derive `Inputs` and the
+//! [`struct@Inputs`] that `run` receives share a name but not a namespace.)
+//!
+//! ```
+//! use serde::Deserialize;
+//! use tollgate_sdk::{Duration, TypedInputs, TypedOutputs, ValueKind};
+//!
+//! #[derive(Debug, Deserialize)]
+//! pub struct Endpoint {
+//!     pub name: String,
+//!     pub url: String,
+//! }
+//!
+//! /// The struct's own doc is not used.
+//! #[derive(tollgate_sdk::Inputs)]
+//! pub struct Config {
+//!     /// Endpoints to check, as `{name, url}` mappings.
+//!     #[input(required, grants_origins)]
+//!     pub endpoints: Vec<Endpoint>,
+//!     /// How many times to retry a failed check.
+//!     #[input(default = 2)]
+//!     pub retries: u32,
+//!     /// Pause between attempts.
+//!     #[input(default = "1s")]
+//!     pub backoff: Duration,
+//!     /// Failover drill: the URL that must answer from a healthy region.
+//!     #[input(name = "global-url")]
+//!     pub global: Option<String>,
+//! }
+//!
+//! #[derive(tollgate_sdk::Outputs)]
+//! pub struct Report {
+//!     /// How many endpoints were healthy.
+//!     pub healthy: u32,
+//!     /// The region that answered the global URL.
+//!     pub answered_by: Option<String>,
+//! }
+//!
+//! // In `describe`: `inputs: Config::specs()`, `outputs: Report::specs()`.
+//! let specs = Config::specs();
+//! assert_eq!(specs[1].name, "retries");
+//! assert_eq!(specs[1].kind, ValueKind::Number);
+//! assert_eq!(specs[1].default.as_deref(), Some("2"));
+//!
+//! // In `run`: `let config = Config::from_inputs(&inputs)?;`, and at the end
+//! // `Report { … }.set_all()?`.
+//! let inputs = tollgate_sdk::Inputs::from_values([(
+//!     "endpoints".to_string(),
+//!     serde_json::json!([{"name": "us-east", "url": "https://us.example.com/healthz"}]),
+//! )]);
+//! let config = Config::from_inputs(&inputs)?;
+//! assert_eq!((config.retries, config.backoff), (2, Duration::from_secs(1)));
+//! assert_eq!(config.global, None);
+//!
+//! let report = Report { healthy: 1, answered_by: None };
+//! assert_eq!(report.values()?, [("healthy".to_string(), "1".to_string())]);
+//!
+//! // In a unit test: every default declared for `describe` parses.
+//! Config::check_defaults()?;
+//! # Ok::<(), tollgate_sdk::PluginError>(())
+//! ```
 
 #![deny(missing_docs)]
 
 mod inputs;
+mod typed;
 
 pub use inputs::{Inputs, duration_from_json, parse_duration};
+/// Derive [`TypedInputs`] for a struct whose documented fields are the plugin's inputs.
+///
+/// Every field needs a `///` doc comment (it becomes the input's `doc`; a field without one
+/// does not compile) and says what happens when the workflow gives no value:
+/// `#[input(required)]`, `#[input(default = …)]`, or an `Option<…>` type. Options of
+/// `#[input(...)]`:
+///
+/// - `required`: the input must be given; without it the step fails with
+///   ``"`NAME` is required: pass `with: NAME: …` (a number)"``;
+/// - `default = VALUE`: a Rust expression or `serde_json::json!` syntax (`["a", "b"]`,
+///   `{"k": 1}`), serialized to JSON for `describe` and parsed into the field when absent
+///   (wrap an expression with a top-level comma in parentheses);
+/// - `default`: the field type's `Default::default()`, which must be `Serialize`;
+/// - `name = "…"`: the input's name; otherwise the field name in kebab-case
+///   (`min_healthy` → `min-healthy`);
+/// - `kind = "…"`: one of `string`, `number`, `boolean`, `duration`, `list`, `object`, `any`;
+/// - `grants_origins`: every URL written in the value is granted as a network origin.
+///
+/// Without `kind`, the kind follows the field type (of `T` for `Option<T>`): `String` →
+/// string; `bool` → boolean; integers and floats → number; [`Duration`] → duration (a field
+/// typed with any other `Duration` does not compile); `Vec`, `VecDeque`, `HashSet`,
+/// `BTreeSet`, arrays and tuples → list; `HashMap`, `BTreeMap`, `serde_json::Map` → object;
+/// anything else (`serde_json::Value`, your own `Deserialize` types) → any.
+///
+/// An absent or null input takes its default (`None` for an `Option`). Values are
+/// deserialized with serde into the field type after the host's kind check. A
+/// mistyped value is an invalid-input error such as ``expected a number, got "two"`` or
+/// ``expected a whole number from 0 to 255, got 300``; a value of the right kind that serde
+/// refuses quotes serde's reason and the value.
+pub use tollgate_sdk_macros::Inputs;
+/// Derive [`TypedOutputs`] for a struct whose documented fields are the plugin's outputs.
+///
+/// Every field needs a `///` doc comment (the output's `doc`); `#[output(name = "…")]`
+/// overrides the kebab-case field name. [`TypedOutputs::set_all`] sets strings as they are,
+/// skips `None`, and sets any other `Serialize` value as JSON.
+pub use tollgate_sdk_macros::Outputs;
+#[doc(hidden)]
+pub use typed::__private;
+pub use typed::{Duration, TypedInputs, TypedOutputs};
 
 #[doc(hidden)]
 #[allow(missing_docs)]
