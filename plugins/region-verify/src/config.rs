@@ -5,7 +5,7 @@ use crate::conditions::{Condition, Subject};
 use crate::quorum::Quorum;
 use serde_json::{Map, Value};
 use std::time::Duration;
-use tollgate_sdk::{Inputs, PluginError, duration_from_json, invalid_input};
+use tollgate_sdk::{PluginError, duration_from_json, invalid_input};
 
 /// The conditions when `conditions` is not given: a 200 status.
 pub const DEFAULT_CONDITIONS: &[&str] = &["status == 200"];
@@ -21,6 +21,43 @@ pub const DEFAULT_REGION_FROM: &str = "header.x-region";
 pub const MAX_RETRIES: u32 = 20;
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 const ENDPOINT_KEYS: &[&str] = &["name", "url", "conditions", "timeout", "retries", "headers", "method"];
+
+/// The step's inputs as declared: each field's doc, kind, default and flags are what
+/// `describe` reports, and `run` reads the inputs into this struct before [`Config::new`]
+/// checks them.
+#[derive(Debug, Clone, tollgate_sdk::Inputs)]
+pub struct StepInputs {
+    /// Endpoints to check: a list of `{name, url}` (optional per-endpoint `conditions`,
+    /// `timeout`, `retries`, `headers`, `method`), or a map `{us-east: URL, eu-west: {url: URL}}`.
+    #[input(required, grants_origins)]
+    pub endpoints: Value,
+    /// Conditions every response must meet, `LHS OP RHS`: LHS is status, response_time
+    /// (latency), body, body.<path>, header.<name> or cert_expires_in; OP is == != < <= > >=
+    /// contains matches; e.g. `response_time < 300ms`, `body.checks.0.ok == true`.
+    #[input(default = DEFAULT_CONDITIONS)]
+    pub conditions: Vec<String>,
+    /// Limit for each request, from connect to the last body byte.
+    #[input(default = tollgate_sdk::Duration(DEFAULT_TIMEOUT))]
+    pub timeout: tollgate_sdk::Duration,
+    /// Retries per endpoint while a request errors or a condition fails (0 to 20).
+    #[input(default = DEFAULT_RETRIES)]
+    pub retries: u32,
+    /// Wait before the first retry; it doubles each retry, up to 10s (or the backoff itself if longer).
+    #[input(default = tollgate_sdk::Duration(DEFAULT_BACKOFF))]
+    pub backoff: tollgate_sdk::Duration,
+    /// The quorum: how many endpoints must be healthy, as a count (`2`) or a share (`"66%"`,
+    /// rounded up). Default: all of them.
+    pub min_healthy: Option<Value>,
+    /// Request headers sent to every endpoint and the global URL; an endpoint's own `headers` override these.
+    pub headers: Option<Map<String, Value>>,
+    /// Failover drill: this URL is checked with the same conditions, retries and timeout, and
+    /// must answer from a region that is judged healthy.
+    #[input(grants_origins)]
+    pub global_url: Option<String>,
+    /// Where the global URL's answer names its region: `header.<name>` or `body.<path>`.
+    #[input(default = DEFAULT_REGION_FROM)]
+    pub region_from: String,
+}
 
 /// One URL to check, with everything needed to judge it.
 #[derive(Debug, Clone)]
@@ -88,23 +125,16 @@ struct Defaults {
 }
 
 impl Config {
-    /// Read and check the step's inputs. A mistake is an invalid-input error naming the input
-    /// at fault, raised before any request is made.
-    pub fn from_inputs(inputs: &Inputs) -> Result<Self, PluginError> {
-        let condition_texts: Vec<String> = inputs
-            .get("conditions")?
-            .unwrap_or_else(|| DEFAULT_CONDITIONS.iter().map(|s| s.to_string()).collect());
-        let conditions = parse_conditions(&condition_texts).map_err(|e| invalid_input("conditions", e))?;
-        let timeout = inputs.duration("timeout")?.unwrap_or(DEFAULT_TIMEOUT);
+    /// Check the step's inputs and turn them into a plan. A mistake is an invalid-input
+    /// error naming the input at fault, raised before any request is made.
+    pub fn new(inputs: StepInputs) -> Result<Self, PluginError> {
+        let conditions = parse_conditions(&inputs.conditions).map_err(|e| invalid_input("conditions", e))?;
+        let timeout = inputs.timeout.get();
         check_timeout(timeout).map_err(|e| invalid_input("timeout", e))?;
-        let retries = match inputs.raw("retries") {
-            None => DEFAULT_RETRIES,
-            Some(v) => parse_retries(v).map_err(|e| invalid_input("retries", e))?,
-        };
-        let backoff = inputs.duration("backoff")?.unwrap_or(DEFAULT_BACKOFF);
-        let headers = match inputs.raw("headers") {
+        let retries = check_retries(inputs.retries).map_err(|e| invalid_input("retries", e))?;
+        let headers = match &inputs.headers {
             None => Vec::new(),
-            Some(v) => parse_headers(v).map_err(|e| invalid_input("headers", e))?,
+            Some(map) => parse_header_map(map).map_err(|e| invalid_input("headers", e))?,
         };
         let defaults = Defaults {
             conditions,
@@ -113,21 +143,18 @@ impl Config {
             headers,
         };
 
-        let raw = inputs
-            .raw("endpoints")
-            .ok_or_else(|| invalid_input("endpoints", format!("`endpoints` is required; {ENDPOINTS_HINT}")))?;
-        let endpoints = parse_endpoints(raw, &defaults).map_err(|e| invalid_input("endpoints", e))?;
+        let endpoints = parse_endpoints(&inputs.endpoints, &defaults).map_err(|e| invalid_input("endpoints", e))?;
         let quorum =
-            Quorum::parse(inputs.raw("min-healthy"), endpoints.len()).map_err(|e| invalid_input("min-healthy", e))?;
+            Quorum::parse(inputs.min_healthy.as_ref(), endpoints.len()).map_err(|e| invalid_input("min-healthy", e))?;
 
-        let failover = match inputs.get::<String>("global-url")? {
+        let failover = match &inputs.global_url {
             None => None,
-            Some(url) => Some(parse_failover(inputs, &url, &defaults)?),
+            Some(url) => Some(parse_failover(url, &inputs.region_from, &defaults)?),
         };
         Ok(Self {
             endpoints,
             quorum,
-            backoff,
+            backoff: inputs.backoff.get(),
             failover,
         })
     }
@@ -157,6 +184,16 @@ fn check_timeout(timeout: Duration) -> Result<(), String> {
     }
 }
 
+fn check_retries(retries: u32) -> Result<u32, String> {
+    if retries <= MAX_RETRIES {
+        Ok(retries)
+    } else {
+        Err(format!(
+            "expected a whole number from 0 to {MAX_RETRIES}, got {retries}"
+        ))
+    }
+}
+
 fn parse_retries(value: &Value) -> Result<u32, String> {
     value
         .as_u64()
@@ -171,6 +208,10 @@ fn parse_headers(value: &Value) -> Result<Vec<(String, String)>, String> {
             "expected a map such as `{{Authorization: \"Bearer …\"}}`, got {value}"
         ));
     };
+    parse_header_map(map)
+}
+
+fn parse_header_map(map: &Map<String, Value>) -> Result<Vec<(String, String)>, String> {
     map.iter()
         .map(|(name, v)| {
             let text = match v {
@@ -367,11 +408,8 @@ fn host_of(origin: &str) -> &str {
     }
 }
 
-fn parse_failover(inputs: &Inputs, url: &str, defaults: &Defaults) -> Result<Failover, PluginError> {
+fn parse_failover(url: &str, region_text: &str, defaults: &Defaults) -> Result<Failover, PluginError> {
     let origin = origin_of(url).map_err(|e| invalid_input("global-url", e))?;
-    let region_text = inputs
-        .get::<String>("region-from")?
-        .unwrap_or_else(|| DEFAULT_REGION_FROM.to_string());
     let region_from = match Subject::parse(region_text.trim()) {
         Ok(s @ (Subject::Header(_) | Subject::BodyField(_))) => s,
         Ok(_) | Err(_) => {
@@ -411,9 +449,84 @@ fn parse_failover(inputs: &Inputs, url: &str, defaults: &Defaults) -> Result<Fai
 mod tests {
     use super::*;
     use serde_json::json;
+    use tollgate_sdk::{Inputs, TypedInputs};
 
     fn inputs(pairs: &[(&str, Value)]) -> Inputs {
         Inputs::from_values(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
+    }
+
+    /// What `run` does: read the declared inputs, then check them into a plan.
+    fn plan(inputs: &Inputs) -> Result<Config, PluginError> {
+        Config::new(StepInputs::from_inputs(inputs)?)
+    }
+
+    /// Describe and parse never disagree: every default `describe` declares parses into its field.
+    #[test]
+    fn declared_defaults_parse() {
+        StepInputs::check_defaults().unwrap();
+    }
+
+    /// The host applies the declared defaults; they must give what an absent input gives.
+    #[test]
+    fn declared_defaults_match_absent_inputs() {
+        let endpoints = ("endpoints".to_string(), json!(["https://a.example.com/"]));
+        let mut given = vec![endpoints.clone()];
+        for spec in StepInputs::specs() {
+            if let Some(default) = spec.default {
+                given.push((spec.name, serde_json::from_str(&default).unwrap()));
+            }
+        }
+        let given = Inputs::from_values(given);
+        let applied = StepInputs::from_inputs(&given).unwrap();
+        let absent = StepInputs::from_inputs(&Inputs::from_values([endpoints])).unwrap();
+        assert_eq!(format!("{applied:?}"), format!("{absent:?}"));
+        assert_eq!(absent.conditions, DEFAULT_CONDITIONS);
+        assert_eq!(absent.timeout.get(), DEFAULT_TIMEOUT);
+        assert_eq!(absent.retries, DEFAULT_RETRIES);
+        assert_eq!(absent.backoff.get(), DEFAULT_BACKOFF);
+        assert_eq!(absent.region_from, DEFAULT_REGION_FROM);
+        plan(&given).unwrap();
+    }
+
+    /// The names, kinds, flags and defaults the host and README rely on.
+    #[test]
+    fn declared_inputs_keep_their_contract() {
+        use tollgate_sdk::ValueKind::*;
+        let table: Vec<_> = StepInputs::specs()
+            .into_iter()
+            .map(|s| (s.name, s.kind, s.required, s.default, s.grants_origins))
+            .collect();
+        let row = |name: &str, kind, required, default: Option<&str>, grants| {
+            (name.to_string(), kind, required, default.map(str::to_string), grants)
+        };
+        assert_eq!(
+            table,
+            [
+                row("endpoints", Any, true, None, true),
+                row("conditions", List, false, Some(r#"["status == 200"]"#), false),
+                row("timeout", Duration, false, Some(r#""5s""#), false),
+                row("retries", Number, false, Some("2"), false),
+                row("backoff", Duration, false, Some(r#""500ms""#), false),
+                row("min-healthy", Any, false, None, false),
+                row("headers", Object, false, None, false),
+                row("global-url", String, false, None, true),
+                row("region-from", String, false, Some(r#""header.x-region""#), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn step_wide_retries_and_timeout_are_range_checked() {
+        let endpoints = ("endpoints", json!(["https://a.example.com/"]));
+        let (input, message) = err(plan(&inputs(&[endpoints.clone(), ("retries", json!(21))])));
+        assert_eq!(input, "retries");
+        assert!(message.contains("0 to 20"), "{message}");
+        let (input, message) = err(plan(&inputs(&[endpoints.clone(), ("timeout", json!("0s"))])));
+        assert_eq!(input, "timeout");
+        assert!(message.contains("zero timeout"), "{message}");
+        let (input, message) = err(plan(&inputs(&[endpoints, ("headers", json!({"bad name": "x"}))])));
+        assert_eq!(input, "headers");
+        assert!(message.contains("not a valid header name"), "{message}");
     }
 
     fn err(result: Result<Config, PluginError>) -> (String, String) {
@@ -425,7 +538,7 @@ mod tests {
 
     #[test]
     fn list_and_map_forms_with_defaults_and_overrides() {
-        let config = Config::from_inputs(&inputs(&[
+        let config = plan(&inputs(&[
             (
                 "endpoints",
                 json!([
@@ -459,7 +572,7 @@ mod tests {
         assert_eq!(config.quorum.required, 2);
         assert_eq!(config.backoff, DEFAULT_BACKOFF);
 
-        let config = Config::from_inputs(&inputs(&[(
+        let config = plan(&inputs(&[(
             "endpoints",
             json!({"us-east": "http://127.0.0.1:8080/healthz", "eu-west": {"url": "http://127.0.0.1:8081/"}}),
         )]))
@@ -470,7 +583,7 @@ mod tests {
 
     #[test]
     fn unnamed_endpoints_are_named_by_host() {
-        let config = Config::from_inputs(&inputs(&[(
+        let config = plan(&inputs(&[(
             "endpoints",
             json!(["https://eu.example.com:443/healthz", {"url": "http://[::1]:8080/"}]),
         )]))
@@ -481,7 +594,7 @@ mod tests {
 
     #[test]
     fn a_bad_condition_fails_before_any_request() {
-        let (input, message) = err(Config::from_inputs(&inputs(&[
+        let (input, message) = err(plan(&inputs(&[
             ("endpoints", json!(["https://a.example.com/"])),
             ("conditions", json!(["status == 200", "latency < 300"])),
         ])));
@@ -518,7 +631,7 @@ mod tests {
             (json!("https://x/"), "a list or a map"),
         ];
         for (endpoints, expected) in cases {
-            let (input, message) = err(Config::from_inputs(&inputs(&[("endpoints", endpoints.clone())])));
+            let (input, message) = err(plan(&inputs(&[("endpoints", endpoints.clone())])));
             assert_eq!(input, "endpoints");
             assert!(message.contains(expected), "{endpoints}: {message}");
         }
@@ -526,7 +639,7 @@ mod tests {
 
     #[test]
     fn quorum_is_checked_against_the_endpoint_count() {
-        let (input, message) = err(Config::from_inputs(&inputs(&[
+        let (input, message) = err(plan(&inputs(&[
             ("endpoints", json!(["https://a/", "https://b/"])),
             ("min-healthy", json!(3)),
         ])));
@@ -536,7 +649,7 @@ mod tests {
 
     #[test]
     fn failover_requires_the_region_marker_and_skips_cert_on_http() {
-        let config = Config::from_inputs(&inputs(&[
+        let config = plan(&inputs(&[
             ("endpoints", json!({"us-east": "https://us.example.com/"})),
             ("conditions", json!(["status == 200", "cert_expires_in > 14d"])),
             ("global-url", json!("http://global.example.com/healthz")),
@@ -548,7 +661,7 @@ mod tests {
         let texts: Vec<&str> = failover.target.conditions.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["status == 200", "body.served_by.region is present"]);
 
-        let (input, message) = err(Config::from_inputs(&inputs(&[
+        let (input, message) = err(plan(&inputs(&[
             ("endpoints", json!(["https://a/"])),
             ("global-url", json!("https://g/")),
             ("region-from", json!("status")),

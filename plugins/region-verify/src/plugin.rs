@@ -4,12 +4,11 @@
 
 use crate::backoff;
 use crate::conditions::{Observation, evaluate_all, format_ms, read_text};
-use crate::config::{self, Config, Failover, Target};
-use crate::report::{Attempt, FailoverResult, Outcome, TargetResult};
-use serde_json::json;
+use crate::config::{Config, Failover, StepInputs, Target};
+use crate::report::{Attempt, FailoverResult, Outcome, StepOutputs, TargetResult};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tollgate_sdk::{
-    Capability, Inputs, Plugin, PluginError, PluginInfo, RunReport, Status, StepContext, ValueKind, input, output,
+    Capability, Inputs, Plugin, PluginError, PluginInfo, RunReport, Status, StepContext, TypedInputs, TypedOutputs,
     request,
 };
 use wstd::future::FutureExt;
@@ -40,83 +39,8 @@ fn describe() -> PluginInfo {
         summary: "Verify regional endpoints after a deploy or failover: conditions, retries, \
                   quorum and a failover drill"
             .into(),
-        inputs: vec![
-            input(
-                "endpoints",
-                ValueKind::Any,
-                "Endpoints to check: a list of `{name, url}` (optional per-endpoint `conditions`, \
-                 `timeout`, `retries`, `headers`, `method`), or a map `{us-east: URL, eu-west: {url: URL}}`.",
-            )
-            .required()
-            .grants_origins(),
-            input(
-                "conditions",
-                ValueKind::List,
-                "Conditions every response must meet, `LHS OP RHS`: LHS is status, response_time \
-                 (latency), body, body.<path>, header.<name> or cert_expires_in; OP is == != < <= > >= \
-                 contains matches; e.g. `response_time < 300ms`, `body.checks.0.ok == true`.",
-            )
-            .default_json(json!(config::DEFAULT_CONDITIONS)),
-            input(
-                "timeout",
-                ValueKind::Duration,
-                "Limit for each request, from connect to the last body byte.",
-            )
-            .default_json(json!("5s")),
-            input(
-                "retries",
-                ValueKind::Number,
-                "Retries per endpoint while a request errors or a condition fails (0 to 20).",
-            )
-            .default_json(json!(config::DEFAULT_RETRIES)),
-            input(
-                "backoff",
-                ValueKind::Duration,
-                "Wait before the first retry; it doubles each retry, up to 10s (or the backoff itself if longer).",
-            )
-            .default_json(json!("500ms")),
-            input(
-                "min-healthy",
-                ValueKind::Any,
-                "The quorum: how many endpoints must be healthy, as a count (`2`) or a share (`\"66%\"`, \
-                 rounded up). Default: all of them.",
-            ),
-            input(
-                "headers",
-                ValueKind::Object,
-                "Request headers sent to every endpoint and the global URL; an endpoint's own `headers` override these.",
-            ),
-            input(
-                "global-url",
-                ValueKind::String,
-                "Failover drill: this URL is checked with the same conditions, retries and timeout, and \
-                 must answer from a region that is judged healthy.",
-            )
-            .grants_origins(),
-            input(
-                "region-from",
-                ValueKind::String,
-                "Where the global URL's answer names its region: `header.<name>` or `body.<path>`.",
-            )
-            .default_json(json!(config::DEFAULT_REGION_FROM)),
-        ],
-        outputs: vec![
-            output("healthy", "How many endpoints were healthy."),
-            output("total", "How many endpoints were checked."),
-            output(
-                "failed-regions",
-                "Comma-separated names of the unhealthy endpoints; empty when none.",
-            ),
-            output(
-                "report",
-                "JSON: per endpoint its URL, verdict, attempts, last status, response time and each \
-                 condition with its actual value; the quorum; the failover result.",
-            ),
-            output(
-                "answered-by",
-                "The region that answered the global URL (failover drill only).",
-            ),
-        ],
+        inputs: StepInputs::specs(),
+        outputs: StepOutputs::specs(),
         capabilities: vec![
             request(
                 Capability::Net("https://*:*".into()),
@@ -131,7 +55,7 @@ fn describe() -> PluginInfo {
 }
 
 fn run(inputs: &Inputs) -> Result<RunReport, PluginError> {
-    let config = Config::from_inputs(inputs)?;
+    let config = Config::new(StepInputs::from_inputs(inputs)?)?;
     tollgate_sdk::info(&format!(
         "checking {} endpoint(s), need {} healthy{}",
         config.endpoints.len(),
@@ -162,13 +86,7 @@ fn run(inputs: &Inputs) -> Result<RunReport, PluginError> {
         None => {}
     }
 
-    tollgate_sdk::set_output("healthy", &outcome.healthy().to_string())?;
-    tollgate_sdk::set_output("total", &outcome.total().to_string())?;
-    tollgate_sdk::set_output("failed-regions", &outcome.failed_regions())?;
-    tollgate_sdk::set_output("report", &outcome.to_json().to_string())?;
-    if let Some(f) = &outcome.failover {
-        tollgate_sdk::set_output("answered-by", f.answered_by.as_deref().unwrap_or(""))?;
-    }
+    outcome.outputs().set_all()?;
     tollgate_sdk::append_summary(&outcome.summary());
 
     Ok(RunReport {
@@ -416,6 +334,7 @@ fn describe_error(error: &wstd::http::Error, target: &Target) -> (String, bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn describe_grants_written_urls_and_its_defaults_parse() {
@@ -446,7 +365,7 @@ mod tests {
             .collect();
         values.push(("endpoints".into(), json!({"us-east": "https://us.example.com/"})));
         values.push(("global-url".into(), json!("https://api.example.com/")));
-        let config = Config::from_inputs(&Inputs::from_values(values)).unwrap();
+        let config = Config::new(StepInputs::from_inputs(&Inputs::from_values(values)).unwrap()).unwrap();
         let us = &config.endpoints[0];
         assert_eq!(us.timeout, Duration::from_secs(5));
         assert_eq!(us.retries, 2);

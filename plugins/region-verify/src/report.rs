@@ -145,7 +145,39 @@ pub struct Outcome {
     pub failover: Option<FailoverResult>,
 }
 
+/// The step's outputs as declared: each field's doc is what `describe` reports, and `run`
+/// sets them all from [`Outcome::outputs`].
+#[derive(Debug, Clone, PartialEq, tollgate_sdk::Outputs)]
+pub struct StepOutputs {
+    /// How many endpoints were healthy.
+    pub healthy: usize,
+    /// How many endpoints were checked.
+    pub total: usize,
+    /// Comma-separated names of the unhealthy endpoints; empty when none.
+    pub failed_regions: String,
+    /// JSON: per endpoint its URL, verdict, attempts, last status, response time and each
+    /// condition with its actual value; the quorum; the failover result.
+    pub report: Value,
+    /// The region that answered the global URL (failover drill only).
+    pub answered_by: Option<String>,
+}
+
 impl Outcome {
+    /// The step's outputs. `answered-by` is set only with a failover drill, and is empty when
+    /// no region could be read.
+    pub fn outputs(&self) -> StepOutputs {
+        StepOutputs {
+            healthy: self.healthy(),
+            total: self.total(),
+            failed_regions: self.failed_regions(),
+            report: self.to_json(),
+            answered_by: self
+                .failover
+                .as_ref()
+                .map(|f| f.answered_by.clone().unwrap_or_default()),
+        }
+    }
+
     /// How many endpoints are healthy (the `healthy` output).
     pub fn healthy(&self) -> usize {
         self.endpoints.iter().filter(|e| e.healthy()).count()
@@ -417,6 +449,38 @@ mod tests {
             t.verdict_line(),
             "eu-west: healthy (status 200, 42ms, 2 attempts) at https://eu-west.example.com/healthz"
         );
+    }
+
+    #[test]
+    fn outputs_are_set_as_text_and_answered_by_only_with_a_drill() {
+        use tollgate_sdk::TypedOutputs;
+        let names: Vec<String> = StepOutputs::specs().into_iter().map(|o| o.name).collect();
+        assert_eq!(names, ["healthy", "total", "failed-regions", "report", "answered-by"]);
+
+        let o = outcome(2);
+        let values = o.outputs().values().unwrap();
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let report = o.to_json().to_string();
+        assert_eq!(
+            pairs,
+            [
+                ("healthy", "1"),
+                ("total", "3"),
+                ("failed-regions", "eu-west,ap-south"),
+                ("report", report.as_str()),
+            ]
+        );
+
+        let mut o = outcome(1);
+        o.endpoints.truncate(1);
+        o.failover = Some(FailoverResult {
+            target: target("global", vec![timed_out()]),
+            region_from: "header.x-region".into(),
+            answered_by: None,
+        });
+        let values = o.outputs().values().unwrap();
+        assert_eq!(values[2], ("failed-regions".to_string(), String::new()));
+        assert_eq!(values.last().unwrap(), &("answered-by".to_string(), String::new()));
     }
 
     #[test]
