@@ -88,12 +88,16 @@ async fn unlisted_hosts_are_refused_and_the_grant_is_named() {
     let server = Server::start(Reply::ok("us-east")).await;
     let other = Server::start(Reply::ok("eu-west")).await;
     let r = probe("http-get", &server.url("/"), &["--allow-net", &other.base]).await;
-    assert!(result(&r).contains("HttpRequestDenied"), "{r:#?}");
+    let denied = format!("was denied by the sandbox: this step does not grant {}", server.base);
+    assert!(result(&r).contains(&denied), "{r:#?}");
     assert!(
         r.stderr.contains(&format!("--allow-net {}", server.base)),
         "{}",
         r.stderr
     );
+    // A refused request with a body reads as denied too (not as a reset body stream).
+    let r = probe("http-put-json", &server.url("/"), &["--allow-net", &other.base]).await;
+    assert!(result(&r).contains(&denied), "{r:#?}");
     assert_eq!(server.hits(), 0, "the server was never contacted");
     // Control: the granted origin answers.
     let r = probe("http-get", &server.url("/"), &["--allow-net", &server.base]).await;
@@ -138,7 +142,12 @@ async fn metadata_and_link_local_addresses_are_refused_even_when_granted() {
             flags.extend(["--resolve", r.as_str()]);
         }
         let r = probe("http-get", url, &flags).await;
-        assert!(result(&r).contains("HttpRequestDenied"), "{url}: {r:#?}");
+        // The SDK's typed refusal names the URL's origin (`http://host[:port]`).
+        let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        assert!(
+            result(&r).contains(&format!("was denied by the sandbox: this step does not grant {origin}")),
+            "{url}: {r:#?}"
+        );
         assert!(
             r.stderr.contains("which plugins may never reach"),
             "{url}: {}",

@@ -86,6 +86,7 @@
 
 #![deny(missing_docs)]
 
+pub mod http;
 mod inputs;
 mod typed;
 

@@ -43,6 +43,7 @@ impl Plugin for Probe {
                 format!("listed {}", names.join(","))
             })),
             "http-get" => http_get(&arg),
+            "http-put-json" => http_put_json(&arg),
             "env" => format!("env: {:?}", std::env::vars().collect::<Vec<_>>()),
             "loop" => loop {
                 std::hint::black_box(());
@@ -128,30 +129,22 @@ where
     }
 }
 
+/// A GET through the SDK's HTTP helper: `status N: body`, or `error: ` and the typed error's
+/// message (a refusal reads "… was denied by the sandbox: this step does not grant <origin>").
 fn http_get(url: &str) -> String {
-    use wstd::http::{Body, Client, Request};
-    wstd::runtime::block_on(async {
-        let request = match Request::get(url).body(Body::empty()) {
-            Ok(r) => r,
-            Err(e) => return format!("error: {e}"),
-        };
-        match Client::new().send(request).await {
-            Ok(mut response) => {
-                let status = response.status().as_u16();
-                let body = response
-                    .body_mut()
-                    .str_contents()
-                    .await
-                    .map(str::to_string)
-                    .unwrap_or_default();
-                format!("status {status}: {body}")
-            }
-            Err(e) => match e.downcast_ref::<wstd::http::ErrorCode>() {
-                Some(code) => format!("error: {code:?}"),
-                None => format!("error: {e:#}"),
-            },
-        }
-    })
+    match tollgate_sdk::http::Request::get(url).send() {
+        Ok(response) => format!("status {}: {}", response.status(), response.text()),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// A PUT with a JSON body: a refused request with a body must still read as denied.
+fn http_put_json(url: &str) -> String {
+    let request = tollgate_sdk::http::Request::put(url).json(&serde_json::json!({"probe": true}));
+    match request.send() {
+        Ok(response) => format!("status {}: {}", response.status(), response.text()),
+        Err(e) => format!("error: {e}"),
+    }
 }
 
 tollgate_sdk::export_plugin!(Probe);
