@@ -112,3 +112,24 @@ pub fn ungroup(ty: &Type) -> &Type {
         other => other,
     }
 }
+
+/// The doc comment of a field, which becomes the `what`'s documentation: required, and no
+/// longer than the host accepts.
+pub fn required_doc(field: &syn::Field, ident: &syn::Ident, what: &str) -> syn::Result<String> {
+    let doc = doc_of(&field.attrs)?.ok_or_else(|| {
+        syn::Error::new(
+            ident.span(),
+            format!("missing doc comment: it becomes the {what}'s documentation"),
+        )
+    })?;
+    if doc.len() > MAX_DOC {
+        return Err(syn::Error::new(
+            ident.span(),
+            format!(
+                "the doc comment is {} bytes; the host takes at most {MAX_DOC}",
+                doc.len()
+            ),
+        ));
+    }
+    Ok(doc)
+}

@@ -1,6 +1,6 @@
 //! `#[derive(Inputs)]`: one `input-spec` per field and the code that reads it back.
 
-use crate::common::{MAX_DOC, doc_of, kebab, last_ident, name_problem, named_fields, option_inner, ungroup};
+use crate::common::{kebab, last_ident, name_problem, named_fields, option_inner, required_doc, ungroup};
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -164,21 +164,7 @@ fn parse_attrs(field: &Field) -> syn::Result<Attrs> {
 fn plan(field: &Field) -> syn::Result<Plan> {
     let ident = field.ident.clone().expect("named fields");
     let attrs = parse_attrs(field)?;
-    let doc = doc_of(&field.attrs)?.ok_or_else(|| {
-        syn::Error::new(
-            ident.span(),
-            "missing doc comment: it becomes the input's documentation",
-        )
-    })?;
-    if doc.len() > MAX_DOC {
-        return Err(syn::Error::new(
-            ident.span(),
-            format!(
-                "the doc comment is {} bytes; the host takes at most {MAX_DOC}",
-                doc.len()
-            ),
-        ));
-    }
+    let doc = required_doc(field, &ident, "input")?;
     let name = match &attrs.name {
         Some(lit) => {
             let name = lit.value();

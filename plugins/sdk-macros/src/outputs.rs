@@ -1,6 +1,6 @@
 //! `#[derive(Outputs)]`: one `output-spec` per field and the code that sets them.
 
-use crate::common::{MAX_DOC, doc_of, kebab, name_problem, named_fields};
+use crate::common::{kebab, name_problem, named_fields, required_doc};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -25,21 +25,7 @@ fn plan(field: &Field) -> syn::Result<(String, String)> {
             }
         })?;
     }
-    let doc = doc_of(&field.attrs)?.ok_or_else(|| {
-        syn::Error::new(
-            ident.span(),
-            "missing doc comment: it becomes the output's documentation",
-        )
-    })?;
-    if doc.len() > MAX_DOC {
-        return Err(syn::Error::new(
-            ident.span(),
-            format!(
-                "the doc comment is {} bytes; the host takes at most {MAX_DOC}",
-                doc.len()
-            ),
-        ));
-    }
+    let doc = required_doc(field, ident, "output")?;
     let (name, span) = match name {
         Some(lit) => (lit.value(), lit.span()),
         None => (kebab(ident), ident.span()),
