@@ -1,56 +1,98 @@
-//! Builds the first-party plugins (`plugins/*`, today region-verify) as wasm32-wasip2
-//! components, so the host can embed them as builtins (`include_bytes!`). Guests that
-//! exist only for tests (`tests/guests/*`) are not built here: the e2e harness builds them
-//! on first use (`tests/e2e/guests.rs`), so `cargo build` of the host never compiles them.
+//! Builds the first-party plugins as wasm32-wasip2 components so the host can embed them
+//! as builtins. A plugin is first-party when its own `Cargo.toml` says so, which is the
+//! one place a plugin is registered:
+//!
+//! ```toml
+//! [package.metadata.tollgate]
+//! builtin = true
+//! ```
+//!
+//! Every `plugins/*` crate is a workspace member (a glob in the root `Cargo.toml`); this
+//! script asks `cargo metadata` which of them are builtins, builds them, and writes
+//! `$OUT_DIR/builtins.rs`, the table `host/src/builtin.rs` includes. Guests that exist only
+//! for tests (`tests/guests/*`) are not built here: the e2e harness builds them on first
+//! use (`tests/e2e/guests.rs`), so `cargo build` of the host never compiles them.
 //!
 //! The nested cargo gets its own target directory: sharing the outer one deadlocks when
 //! both need the same profile. Set `TOLLGATE_SKIP_GUEST_BUILD=DIR` to use components
 //! built elsewhere (DIR holds the `.wasm` files).
 
 use std::env;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (package, library file stem, env var naming the built component) of each first-party
-/// plugin the host embeds.
-const PLUGINS: &[(&str, &str, &str)] = &[("region-verify", "region_verify", "TOLLGATE_REGION_VERIFY_WASM")];
+/// A builtin plugin: its package name (also its builtin name) and library file stem.
+struct Builtin {
+    package: String,
+    stem: String,
+}
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = manifest_dir.parent().expect("host/ lives in the workspace");
-    for input in ["wit", "plugins", "Cargo.lock"] {
+    for input in ["wit", "plugins", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     println!("cargo:rerun-if-env-changed=TOLLGATE_SKIP_GUEST_BUILD");
 
-    let out_dir = match env::var_os("TOLLGATE_SKIP_GUEST_BUILD") {
+    let builtins = builtins(root);
+    let wasm_dir = match env::var_os("TOLLGATE_SKIP_GUEST_BUILD") {
         Some(dir) => PathBuf::from(dir),
-        None => build_plugins(root),
+        None => build(root, &builtins),
     };
-    for (_, stem, var) in PLUGINS {
-        let path = out_dir.join(format!("{stem}.wasm"));
+    let mut table = String::from("/// `(name, component bytes)` of every builtin plugin.\n");
+    table.push_str("pub const BUILTINS: &[(&str, &[u8])] = &[\n");
+    for builtin in &builtins {
+        let path = wasm_dir.join(format!("{}.wasm", builtin.stem));
         assert!(path.exists(), "plugin component missing: {}", path.display());
-        println!("cargo:rustc-env={var}={}", path.display());
+        writeln!(table, "    ({:?}, include_bytes!({:?})),", builtin.package, path.display().to_string())
+            .expect("writing to a String");
     }
+    table.push_str("];\n");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
+    std::fs::write(out.join("builtins.rs"), table).expect("write builtins.rs");
+    // The e2e tests run builtins as `.wasm` files too.
+    println!("cargo:rustc-env=TOLLGATE_BUILTIN_DIR={}", wasm_dir.display());
 }
 
-fn build_plugins(root: &Path) -> PathBuf {
+/// The workspace packages whose manifest has `package.metadata.tollgate.builtin = true`.
+fn builtins(root: &Path) -> Vec<Builtin> {
+    let output = cargo(root)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    let mut builtins: Vec<Builtin> = metadata["packages"]
+        .as_array()
+        .expect("cargo metadata lists packages")
+        .iter()
+        .filter(|p| p["metadata"]["tollgate"]["builtin"] == serde_json::Value::Bool(true))
+        .map(|p| {
+            let package = p["name"].as_str().expect("a package has a name").to_string();
+            Builtin {
+                stem: package.replace('-', "_"),
+                package,
+            }
+        })
+        .collect();
+    builtins.sort_by(|a, b| a.package.cmp(&b.package));
+    builtins
+}
+
+fn build(root: &Path, builtins: &[Builtin]) -> PathBuf {
     let target_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it")).join("guests");
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(root)
-        .args(["build", "--locked", "--target", "wasm32-wasip2", "--profile", "guest"])
+    let mut cmd = cargo(root);
+    cmd.args(["build", "--locked", "--target", "wasm32-wasip2", "--profile", "guest"])
         .arg("--target-dir")
         .arg(&target_dir);
-    for (package, _, _) in PLUGINS {
-        cmd.args(["-p", package]);
-    }
-    // The outer build's flags and jobserver are for the host target, not for the guests.
-    for (key, _) in env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if key.starts_with("CARGO_") && key != "CARGO_HOME" || key == "RUSTFLAGS" || key == "RUSTC_WRAPPER" {
-            cmd.env_remove(key);
-        }
+    for builtin in builtins {
+        cmd.args(["-p", &builtin.package]);
     }
     let status = cmd.status().expect("run cargo to build the plugin components");
     assert!(
@@ -58,4 +100,18 @@ fn build_plugins(root: &Path) -> PathBuf {
         "building the plugin components failed; is the target installed? `rustup target add wasm32-wasip2`"
     );
     target_dir.join("wasm32-wasip2").join("guest")
+}
+
+/// A nested cargo in the workspace root, without the outer build's flags and jobserver
+/// (they are for the host target, not for the guests).
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root);
+    for (key, _) in env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("CARGO_") && key != "CARGO_HOME" || key == "RUSTFLAGS" || key == "RUSTC_WRAPPER" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
 }

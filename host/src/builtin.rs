@@ -1,7 +1,8 @@
 //! The first-party plugins embedded in the binary, addressed as `builtin:NAME` or `NAME`.
+//! A plugin is registered in its own `Cargo.toml` (`[package.metadata.tollgate] builtin =
+//! true`); `host/build.rs` builds every registered plugin and writes this table.
 
-/// `(name, component bytes)` of every builtin plugin.
-pub const BUILTINS: &[(&str, &[u8])] = &[("region-verify", include_bytes!(env!("TOLLGATE_REGION_VERIFY_WASM")))];
+include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
 /// The component of a builtin plugin.
 pub fn find(name: &str) -> Option<&'static [u8]> {

@@ -21,7 +21,7 @@ pub fn cache_dir() -> PathBuf {
 /// [`crate::guests`]), or of a first-party plugin embedded by the host's build script.
 pub fn guest(name: &str) -> &'static str {
     match name {
-        "region-verify" => env!("TOLLGATE_REGION_VERIFY_WASM"),
+        "region-verify" => concat!(env!("TOLLGATE_BUILTIN_DIR"), "/region_verify.wasm"),
         test_guest => crate::guests::guest(test_guest),
     }
 }

@@ -19,15 +19,6 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-/// The `tollgate:plugin` versions this host links (`wit/since_v*/`).
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
-
-/// `major.minor.patch` as numbers, for ordering versions (unparsable parts count as 0).
-fn semver(version: &str) -> [u64; 3] {
-    let mut parts = version.split(['.', '-', '+']).map(|p| p.parse().unwrap_or(0));
-    [(); 3].map(|()| parts.next().unwrap_or(0))
-}
-
 /// How often the epoch ticks; the granularity of `--timeout`.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// What a plugin may print to its own stdout/stderr (logged at debug level).
@@ -185,7 +176,6 @@ impl Runtime {
             return Ok(loaded);
         }
         let component = self.compile_cached(name, bytes, digest)?;
-        self.check_contract(name, &component)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -205,39 +195,6 @@ impl Runtime {
             cache.insert(digest.to_string(), loaded.clone());
         }
         Ok(loaded)
-    }
-
-    /// Refuse a component built against a `tollgate:plugin` version this host does not
-    /// link, by name, before linking fails with a type error. The version is in every
-    /// tollgate import's name (`tollgate:plugin/log@0.1.0`). This is where a later host
-    /// dispatches: one binding per supported version, chosen here.
-    fn check_contract(&self, name: &str, component: &Component) -> Result<()> {
-        let ty = component.component_type();
-        let versions: Vec<&str> = ty
-            .imports(&self.engine)
-            .filter_map(|(import, _)| import.strip_prefix("tollgate:plugin/")?.split_once('@'))
-            .map(|(_, version)| version)
-            .collect();
-        let Some(version) = versions.iter().find(|v| !SUPPORTED_CONTRACTS.contains(v)) else {
-            return Ok(());
-        };
-        let newest = SUPPORTED_CONTRACTS
-            .iter()
-            .max_by_key(|v| semver(v))
-            .copied()
-            .unwrap_or_default();
-        let fix = if semver(version) > semver(newest) {
-            "upgrade Tollgate, or build the plugin against an older tollgate:plugin"
-        } else {
-            "rebuild the plugin against a supported tollgate:plugin"
-        };
-        Err(Error::InvalidPlugin {
-            plugin: name.to_string(),
-            reason: format!(
-                "it was built against tollgate:plugin@{version}; this Tollgate links {}: {fix}",
-                SUPPORTED_CONTRACTS.join(", ")
-            ),
-        })
     }
 
     fn cache_path(&self, digest: &str) -> Option<PathBuf> {
@@ -263,6 +220,7 @@ impl Runtime {
                 return Ok(component);
             }
         }
+        crate::sandbox::provided::check(name, bytes)?;
         let component = Component::new(&self.engine, bytes).map_err(|e| Error::InvalidPlugin {
             plugin: name.to_string(),
             reason: format!("it is not a WebAssembly component: {e:#}"),
