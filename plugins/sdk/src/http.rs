@@ -3,7 +3,11 @@
 //! [`HttpError`] whose messages can be shown to users as they are.
 //!
 //! Plugins run synchronously, so [`Request::send`] blocks; code already inside
-//! `wstd::runtime::block_on` (e.g. to run requests concurrently) awaits [`Request::send_async`].
+//! [`runtime::block_on`](crate::runtime::block_on) (e.g. to run requests concurrently with
+//! [`runtime::join_all`](crate::runtime::join_all)) awaits [`Request::send_async`].
+//!
+//! Natively, under [`MockHost`](crate::testing::MockHost), requests go to the mock network
+//! instead, with the same grant checks, timeouts, body limits and retries.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -84,6 +88,7 @@ impl Method {
         !matches!(self, Method::Post | Method::Patch)
     }
 
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     fn to_wasi(self) -> wasi::Method {
         match self {
             Method::Get => wasi::Method::Get,
@@ -366,12 +371,13 @@ impl Request {
     }
 
     /// Send the request, retrying as configured, and read the whole response. Blocks; inside
-    /// `wstd::runtime::block_on` use [`Request::send_async`] instead.
+    /// [`runtime::block_on`](crate::runtime::block_on) use [`Request::send_async`] instead.
     pub fn send(&self) -> Result<Response, HttpError> {
-        wstd::runtime::block_on(self.send_async())
+        crate::runtime::block_on(self.send_async())
     }
 
-    /// [`Request::send`] for async code already running inside `wstd::runtime::block_on`.
+    /// [`Request::send`] for async code already running inside
+    /// [`runtime::block_on`](crate::runtime::block_on) (or `wstd::runtime::block_on`).
     pub async fn send_async(&self) -> Result<Response, HttpError> {
         let target = parse_url(&self.url)?;
         if let Some(e) = &self.body_error {
@@ -383,7 +389,7 @@ impl Request {
             let random = if self.backoff.jitter { random_u64() } else { 0 };
             match next_delay(self.method, retry, self.retries, &outcome, &self.backoff, random) {
                 Some(pause) => {
-                    wstd::time::Timer::after(pause.into()).wait().await;
+                    crate::runtime::sleep(pause).await;
                     retry += 1;
                 }
                 None if self.error_for_status => return outcome?.error_for_status(),
@@ -392,6 +398,19 @@ impl Request {
         }
     }
 
+    /// Natively, the [`MockHost`](crate::testing::MockHost) answers.
+    #[cfg(not(target_arch = "wasm32"))]
+    async fn attempt(&self, target: &Target) -> Result<Response, HttpError> {
+        let request = crate::testing::MockRequest {
+            method: self.method,
+            url: self.url.clone(),
+            headers: self.wire_headers(),
+            body: self.body.clone().unwrap_or_default(),
+        };
+        crate::testing::host::exchange(request, &target.origin, self.timeout, self.max_body).await
+    }
+
+    #[cfg(target_arch = "wasm32")]
     async fn attempt(&self, target: &Target) -> Result<Response, HttpError> {
         use wstd::future::FutureExt;
         match self
@@ -411,6 +430,7 @@ impl Request {
     /// wstd's `Client`: when the sandbox refuses a request with a body, the body stream
     /// closes first and the client reports a bare "connection reset"; here a failed write
     /// defers to the response, which carries the real reason.
+    #[cfg(target_arch = "wasm32")]
     async fn exchange(&self, target: &Target) -> Result<Response, HttpError> {
         let origin = &target.origin;
         let other = |detail: String| HttpError::Other {
@@ -499,6 +519,7 @@ impl Request {
 }
 
 /// Write the whole request body and finish it. A refused request closes the stream.
+#[cfg(target_arch = "wasm32")]
 async fn write_body(body: wasi::OutgoingBody, data: &[u8]) -> Result<(), String> {
     let stream = body
         .write()
@@ -513,6 +534,7 @@ async fn write_body(body: wasi::OutgoingBody, data: &[u8]) -> Result<(), String>
 }
 
 /// Read the response body, failing as soon as it passes `limit` bytes.
+#[cfg(target_arch = "wasm32")]
 async fn read_body(incoming: &wasi::IncomingResponse, limit: usize, origin: &str) -> Result<Vec<u8>, HttpError> {
     let lost = |detail: String| HttpError::Connect {
         origin: origin.to_string(),
@@ -544,10 +566,17 @@ async fn read_body(incoming: &wasi::IncomingResponse, limit: usize, origin: &str
     Ok(bytes)
 }
 
+#[cfg(target_arch = "wasm32")]
 fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
     wstd::rand::get_insecure_random_bytes(&mut bytes);
     u64::from_le_bytes(bytes)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(crate::runtime::Instant::now())
 }
 
 /// A response whose body has been read in full (within [`Request::max_body`]).
@@ -559,6 +588,11 @@ pub struct Response {
 }
 
 impl Response {
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
+        Response { status, headers, body }
+    }
+
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
@@ -634,6 +668,7 @@ fn snippet(body: &[u8]) -> String {
 
 /// A URL split the way `wasi:http` wants it.
 #[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Target {
     origin: String,
     https: bool,
@@ -685,6 +720,7 @@ fn parse_url(url: &str) -> Result<Target, HttpError> {
 }
 
 /// What a failed exchange means, from the `wasi:http` error code.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn classify(code: &ErrorCode, origin: &str, timeout: Duration) -> HttpError {
     let origin = origin.to_string();
     let connect = |detail: &str| HttpError::Connect {

@@ -87,7 +87,11 @@
 #![deny(missing_docs)]
 
 pub mod http;
+mod imports;
 mod inputs;
+pub mod runtime;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 mod typed;
 
 pub use inputs::{Inputs, duration_from_json, parse_duration};
@@ -141,6 +145,7 @@ pub mod bindings {
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "tollgate_sdk::bindings",
         generate_all,
+        additional_derives: [PartialEq, Eq],
     });
 }
 
@@ -148,8 +153,10 @@ pub use bindings::tollgate::plugin::types::{
     Capability, CapabilityRequest, GithubPermission, Input, InputError, InputSpec, Level, Location, OutputSpec,
     PluginError, PluginInfo, RunReport, Status, StepContext, ValueKind,
 };
-/// Host interfaces, for plugins that need more than the helpers below.
-pub use bindings::tollgate::plugin::{artifacts, github, log, outputs, secrets, summary, tls};
+/// Host interfaces, for plugins that need more than the helpers below. Each function has the
+/// signature of its `tollgate:plugin` import and calls it inside the component; natively it
+/// calls the [`testing::MockHost`] running the plugin.
+pub use imports::{artifacts, github, log, outputs, secrets, summary, tls};
 
 /// What a plugin implements.
 pub trait Plugin {
