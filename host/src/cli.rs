@@ -180,6 +180,46 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write a new plugin project in ./NAME: one input, one output, tests, build files.
+    New {
+        /// The plugin's name: lower-case letters, digits and dashes.
+        name: String,
+        /// The language to write it in.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: crate::authoring::Lang,
+        /// Where to create the project directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build the plugin project in DIR into DIR/NAME.wasm, checked and compiled as a run would.
+    Build {
+        /// The project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build the project, then run the cases of its tollgate-tests.yaml through the real host.
+    ///
+    /// Each case gives `with:` inputs, `allow:` grants (spelled as in a pipeline), `env:`
+    /// values of granted secrets and what to `expect:` (`status`: passed, failed,
+    /// inconclusive, skipped, invalid-input, denied or error; `outputs`; `logs`, `summary`
+    /// and `error` substrings). A top-level `serve:` list of routes (`path`, `method`,
+    /// `status`, `headers`, `body` or `json`) starts a local HTTP server whose origin is
+    /// `${{ serve.url }}` in inputs and grants.
+    Test {
+        /// The project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Test this component instead of building the project.
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+    },
+    /// Compile plugins ahead of time into the cache, so a step's first run does not pay
+    /// for it (cache it in a workflow under the directory this prints).
+    Compile {
+        /// `NAME`, `builtin:NAME`, `./path.wasm` or `https://…#sha256=HEX`.
+        #[arg(required = true)]
+        plugins: Vec<String>,
+    },
 }
 
 /// Flags of `tollgate run` (and of the action's single-plugin form).
@@ -233,7 +273,14 @@ impl Cli {
             Command::Pipeline(PipelineCommand::Run(args)) => args.json,
             Command::Plugin(PluginCommand::List { json } | PluginCommand::Describe { json, .. }) => *json,
             Command::Verify(args) => args.json,
-            Command::Action | Command::Keygen { .. } => false,
+            Command::Plugin(
+                PluginCommand::New { .. }
+                | PluginCommand::Build { .. }
+                | PluginCommand::Test { .. }
+                | PluginCommand::Compile { .. },
+            )
+            | Command::Action
+            | Command::Keygen { .. } => false,
         }
     }
 }
@@ -283,6 +330,10 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plugin(PluginCommand::List { json }) => list(json),
         Command::Plugin(PluginCommand::Describe { plugin, json }) => describe(&plugin, json).await,
+        Command::Plugin(PluginCommand::New { name, lang, dir }) => new_project(&name, lang, &dir),
+        Command::Plugin(PluginCommand::Build { dir }) => build_project(&dir).await.map(|_| ExitCode::Success),
+        Command::Plugin(PluginCommand::Test { dir, wasm }) => test_project(&dir, wasm).await,
+        Command::Plugin(PluginCommand::Compile { plugins }) => compile(&plugins).await,
         Command::Keygen { out } => keygen(&out),
         Command::Verify(args) => verify(&args),
     }
@@ -503,6 +554,73 @@ async fn describe(plugin: &str, json: bool) -> Result<ExitCode> {
     let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
     let (loaded, info) = step::load(&runtime, &plugin, tls, sink, Limits::default()).await?;
     runner::describe::print(&info, &loaded.digest, json);
+    Ok(ExitCode::Success)
+}
+
+fn new_project(name: &str, lang: crate::authoring::Lang, dir: &Path) -> Result<ExitCode> {
+    let root = crate::authoring::project::new(name, lang, dir)?;
+    let shown = root.display();
+    runner::print_text(&format!(
+        "created {shown}\n\nnext:\n  cd {shown}\n  {}tollgate plugin test     # builds {name}.wasm and runs tollgate-tests.yaml\n  tollgate run ./{name}.wasm --with name=Ada\n",
+        match lang {
+            crate::authoring::Lang::Rust => "cargo test               # in-process, against the SDK's mock host\n  ",
+            crate::authoring::Lang::Python => "",
+            crate::authoring::Lang::Js => "npm install              # the pinned componentize-js\n  ",
+        }
+    ));
+    Ok(ExitCode::Success)
+}
+
+async fn build_project(dir: &Path) -> Result<(Runtime, crate::authoring::Built)> {
+    let runtime = Runtime::new(step::default_cache_dir())?;
+    let sink: Arc<dyn Sink> = Arc::new(Printer::new(Mode::detect(false)));
+    let built = crate::authoring::project::build(&runtime, dir, sink).await?;
+    runner::print_text(&format!(
+        "built {}: {} {}, {}, {}\n",
+        built.wasm.display(),
+        built.name,
+        built.version,
+        built.digest,
+        bytesize::ByteSize(built.size),
+    ));
+    Ok((runtime, built))
+}
+
+async fn test_project(dir: &Path, wasm: Option<PathBuf>) -> Result<ExitCode> {
+    let cases = crate::authoring::cases::load(dir)?;
+    let (runtime, wasm) = match wasm {
+        Some(wasm) => (Runtime::new(step::default_cache_dir())?, wasm),
+        None => {
+            let (runtime, built) = build_project(dir).await?;
+            (runtime, built.wasm)
+        }
+    };
+    let results = crate::authoring::cases::run(&runtime, &wasm, &cases, dir).await?;
+    runner::print_case_results(&results);
+    Ok(match results.iter().all(|r| r.failures.is_empty()) {
+        true => ExitCode::Success,
+        false => ExitCode::Failure,
+    })
+}
+
+async fn compile(plugins: &[String]) -> Result<ExitCode> {
+    let runtime = Runtime::new(step::default_cache_dir())?;
+    let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
+    for text in plugins {
+        let plugin = PluginRef::parse(text)?;
+        let started = std::time::Instant::now();
+        let fetched = crate::sources::fetch(&plugin, runtime.cache_dir(), tls.clone()).await?;
+        let loaded = runtime.load(&plugin.display_name(), &fetched.bytes, &fetched.digest)?;
+        let entry = runtime
+            .cache_entry(&loaded.digest)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(no cache directory: set TOLLGATE_CACHE_DIR)".into());
+        runner::print_text(&format!(
+            "{text}: {} compiled in {:.1?} -> {entry}\n",
+            loaded.digest,
+            started.elapsed()
+        ));
+    }
     Ok(ExitCode::Success)
 }
 

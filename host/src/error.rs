@@ -166,6 +166,15 @@ pub enum Error {
         diagnostics: String,
     },
 
+    /// Building a plugin project failed (`tollgate plugin build`).
+    #[error("building the plugin failed: `{command}`: {reason}")]
+    Build {
+        /// The toolchain command, as a user would type it.
+        command: String,
+        /// What went wrong and how to fix it.
+        reason: String,
+    },
+
     /// Tollgate's own work around a step failed: writing runner outputs, running a shell step.
     #[error("runner integration: {0}")]
     Runner(String),
@@ -194,6 +203,7 @@ impl Error {
             | Error::StackOverflow { .. }
             | Error::ResourceLimit { .. }
             | Error::PluginFailed { .. }
+            | Error::Build { .. }
             | Error::Runner(_)
             | Error::Runtime(_) => ExitCode::Failure,
         }

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+pub mod authoring;
 pub mod builtin;
 pub mod cli;
 pub mod error;

@@ -15,7 +15,7 @@ pub mod report;
 
 pub use env::{action_input, action_list, context, default_artifacts_dir, secret_values};
 pub use printer::{Printer, mask_secrets, neutralise, print_error, print_text};
-pub use report::{print_json, report, report_pipeline};
+pub use report::{print_case_results, print_json, report, report_pipeline};
 
 use std::io::IsTerminal;
 

@@ -84,7 +84,11 @@ pub fn check(plugin: &str, bytes: &[u8]) -> Result<()> {
     if unknown.is_empty() {
         return Ok(());
     }
-    let mut named: Vec<String> = unknown.iter().take(MAX_NAMED).map(|i| format!("`{}`", shorten(i))).collect();
+    let mut named: Vec<String> = unknown
+        .iter()
+        .take(MAX_NAMED)
+        .map(|i| format!("`{}`", shorten(i)))
+        .collect();
     if unknown.len() > MAX_NAMED {
         named.push(format!("and {} more", unknown.len() - MAX_NAMED));
     }
@@ -97,8 +101,8 @@ pub fn check(plugin: &str, bytes: &[u8]) -> Result<()> {
     )))
 }
 
-/// The names the outermost component imports (nested components and modules are its
-/// own business).
+/// The names of the instances and functions the outermost component imports (nested
+/// components and modules are its own business).
 fn top_level_imports(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
     let mut depth = 0usize;
     let mut imports = Vec::new();
@@ -113,7 +117,12 @@ fn top_level_imports(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentImportSection(reader) if depth == 1 => {
                 for import in reader {
-                    imports.push(import.map_err(|e| e.to_string())?.name.name.to_string());
+                    let import = import.map_err(|e| e.to_string())?;
+                    // A world's `use` shows as type imports (`plugin-info`): names of types
+                    // the instances define, nothing the host must provide.
+                    if !matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
+                        imports.push(import.name.name.to_string());
+                    }
                 }
             }
             _ => {}
@@ -129,7 +138,11 @@ fn unsupported_contract(import: &str) -> Option<&str> {
 }
 
 fn contract_reason(version: &str) -> String {
-    let newest = SUPPORTED_CONTRACTS.iter().max_by_key(|v| semver(v)).copied().unwrap_or_default();
+    let newest = SUPPORTED_CONTRACTS
+        .iter()
+        .max_by_key(|v| semver(v))
+        .copied()
+        .unwrap_or_default();
     let fix = if semver(version) > semver(newest) {
         "upgrade Tollgate, or build the plugin against an older tollgate:plugin"
     } else {
@@ -215,6 +228,21 @@ mod tests {
     }
 
     #[test]
+    fn type_imports_of_a_world_are_not_instances_to_provide() {
+        let mut bytes = component_importing(&["tollgate:plugin/types@0.1.0"]);
+        // A second import section: `plugin-info`, a type equal to type 0.
+        section(
+            &mut bytes,
+            10,
+            &[
+                1, 0x00, 11, b'p', b'l', b'u', b'g', b'i', b'n', b'-', b'i', b'n', b'f', b'o', 0x03, 0x00, 0,
+            ],
+        );
+        assert_eq!(top_level_imports(&bytes).unwrap(), ["tollgate:plugin/types@0.1.0"]);
+        check("p", &bytes).unwrap();
+    }
+
+    #[test]
     fn an_import_the_host_lacks_is_named_before_compiling() {
         let bytes = component_importing(&[
             "wasi:io/streams@0.2.0",
@@ -223,7 +251,11 @@ mod tests {
             "wasi:clocks/timezone@0.2.12",
         ]);
         let message = check("p", &bytes).unwrap_err().to_string();
-        for named in ["`wasi:keyvalue/store@0.2.0`", "`wasi:http/outgoing-handler@0.3.0`", "`wasi:clocks/timezone@0.2.12`"] {
+        for named in [
+            "`wasi:keyvalue/store@0.2.0`",
+            "`wasi:http/outgoing-handler@0.3.0`",
+            "`wasi:clocks/timezone@0.2.12`",
+        ] {
             assert!(message.contains(named), "{named} missing from: {message}");
         }
         assert!(!message.contains("streams"), "{message}");
@@ -234,7 +266,10 @@ mod tests {
     fn a_newer_contract_says_to_upgrade() {
         let bytes = component_importing(&["tollgate:plugin/log@0.2.0"]);
         let message = check("p", &bytes).unwrap_err().to_string();
-        assert!(message.contains("tollgate:plugin@0.2.0;") && message.contains("upgrade Tollgate"), "{message}");
+        assert!(
+            message.contains("tollgate:plugin@0.2.0;") && message.contains("upgrade Tollgate"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -265,6 +300,11 @@ mod tests {
     fn a_core_module_or_garbage_is_not_a_component() {
         let core = b"\0asm\x01\x00\x00\x00";
         assert!(check("p", core).unwrap_err().to_string().contains("core module"));
-        assert!(check("p", b"not wasm").unwrap_err().to_string().contains("not a WebAssembly component"));
+        assert!(
+            check("p", b"not wasm")
+                .unwrap_err()
+                .to_string()
+                .contains("not a WebAssembly component")
+        );
     }
 }

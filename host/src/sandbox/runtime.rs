@@ -197,7 +197,10 @@ impl Runtime {
         Ok(loaded)
     }
 
-    fn cache_path(&self, digest: &str) -> Option<PathBuf> {
+    /// The cache file of a compiled component: named by the component's digest and a hash
+    /// of this engine's configuration and Tollgate's version, so a workflow caching the
+    /// directory never loads a stale entry.
+    pub fn cache_entry(&self, digest: &str) -> Option<PathBuf> {
         let mut hasher = std::hash::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
@@ -210,7 +213,7 @@ impl Runtime {
     }
 
     fn compile_cached(&self, name: &str, bytes: &[u8], digest: &str) -> Result<Component> {
-        let path = self.cache_path(digest);
+        let path = self.cache_entry(digest);
         if let Some(path) = path.as_deref().filter(|p| p.exists()) {
             // SAFETY: the cache directory belongs to the user running Tollgate, entries are
             // written atomically by `store_in_cache`, and are keyed by the component's digest
