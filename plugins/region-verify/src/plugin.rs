@@ -1,22 +1,19 @@
-//! The host-facing layer: `describe`, and `run`, which sends the requests with wstd, reads
-//! certificates through the `tls` import and hands the verdict to the host. Judgement lives in
-//! the plain modules so it is tested natively.
+//! The host-facing layer: `describe`, and `run`, which sends the requests through
+//! `tollgate_sdk::http` (all endpoints at once), reads certificates through the `tls` import
+//! and hands the verdict to the host. Judgement lives in the plain modules so it is tested
+//! natively; the whole plugin is tested natively under `tollgate_sdk::testing::MockHost`.
 
 use crate::backoff;
-use crate::conditions::{Observation, evaluate_all, format_ms, read_text};
-use crate::config::{Config, Failover, StepInputs, Target};
+use crate::conditions::{Observation, evaluate_all, read_text};
+use crate::config::{Config, StepInputs, Target};
 use crate::report::{Attempt, FailoverResult, Outcome, StepOutputs, TargetResult};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tollgate_sdk::http::{HttpError, Method, Request};
+use tollgate_sdk::runtime::{Instant, block_on, join_all, sleep};
 use tollgate_sdk::{
     Capability, Inputs, Plugin, PluginError, PluginInfo, RunReport, Status, StepContext, TypedInputs, TypedOutputs,
     request,
 };
-use wstd::future::FutureExt;
-use wstd::http::{Body, BodyExt, Client, ErrorCode, Request};
-use wstd::time::{Instant, Timer};
-
-/// Health bodies are small; a runaway body must not exhaust the plugin's memory.
-const MAX_BODY: usize = 1024 * 1024;
 
 /// The plugin: `describe` declares its inputs, outputs and network needs; `run` checks the
 /// endpoints and hands the verdict, outputs and summary to the host.
@@ -67,7 +64,7 @@ fn run(inputs: &Inputs) -> Result<RunReport, PluginError> {
             .unwrap_or_default()
     ));
 
-    let (endpoints, failover) = wstd::runtime::block_on(check_all(&config));
+    let (endpoints, failover) = block_on(check_all(&config));
     let outcome = Outcome {
         endpoints,
         quorum: config.quorum.clone(),
@@ -101,48 +98,35 @@ fn run(inputs: &Inputs) -> Result<RunReport, PluginError> {
 
 async fn check_all(config: &Config) -> (Vec<TargetResult>, Option<FailoverResult>) {
     let backoff = config.backoff;
-    // Spawned first and awaited after, so every endpoint and the drill run at once.
-    let tasks: Vec<_> = config
+    // Every endpoint and the drill's global URL at once.
+    let targets = config
         .endpoints
         .iter()
-        .cloned()
-        .map(|t| wstd::runtime::spawn(async move { check(t, backoff).await.0 }))
-        .collect();
-    let drill = config.failover.clone().map(|f| wstd::runtime::spawn(drill(f, backoff)));
-    let mut results = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        results.push(task.await);
-    }
-    let failover = match drill {
-        Some(task) => Some(task.await),
-        None => None,
-    };
-    (results, failover)
-}
-
-async fn drill(failover: Failover, backoff: Duration) -> FailoverResult {
-    let (target, last) = check(failover.target, backoff).await;
-    let answered_by = last
-        .and_then(|obs| read_text(&failover.region_from, &obs).ok())
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
-    FailoverResult {
-        target,
-        region_from: failover.region_from.to_string(),
-        answered_by,
-    }
+        .chain(config.failover.as_ref().map(|f| &f.target))
+        .cloned();
+    let mut checked = join_all(targets.map(|t| check(t, backoff))).await;
+    let failover = config.failover.as_ref().map(|failover| {
+        let (target, last) = checked.pop().expect("the drill was checked last");
+        let answered_by = last
+            .and_then(|obs| read_text(&failover.region_from, &obs).ok())
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        FailoverResult {
+            target,
+            region_from: failover.region_from.to_string(),
+            answered_by,
+        }
+    });
+    (checked.into_iter().map(|(result, _)| result).collect(), failover)
 }
 
 /// Every attempt at one target, and the last response seen (for reading the region).
 async fn check(target: Target, backoff: Duration) -> (TargetResult, Option<Observation>) {
-    let mut client = Client::new();
-    client.set_connect_timeout(target.timeout);
-    client.set_first_byte_timeout(target.timeout);
     let mut cert = None;
     let mut attempts = Vec::new();
     let mut last = None;
     for retry in 0..=target.retries {
-        let (attempt, obs) = attempt(&client, &target, &mut cert).await;
+        let (attempt, obs) = attempt(&target, &mut cert).await;
         let stop = attempt.passed() || attempt.denied;
         if !attempt.passed() {
             tollgate_sdk::debug(&format!(
@@ -158,7 +142,7 @@ async fn check(target: Target, backoff: Duration) -> (TargetResult, Option<Obser
         if stop || retry == target.retries {
             break;
         }
-        Timer::after(backoff::delay(backoff, retry).into()).wait().await;
+        sleep(backoff::delay(backoff, retry)).await;
     }
     let result = TargetResult {
         name: target.name,
@@ -168,42 +152,30 @@ async fn check(target: Target, backoff: Duration) -> (TargetResult, Option<Obser
     (result, last)
 }
 
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-async fn attempt(
-    client: &Client,
-    target: &Target,
-    cert: &mut Option<Result<i64, String>>,
-) -> (Attempt, Option<Observation>) {
+async fn attempt(target: &Target, cert: &mut Option<Result<i64, String>>) -> (Attempt, Option<Observation>) {
     let start = Instant::now();
-    let exchange = send(client, target)
-        .timeout(wstd::time::Duration::from(target.timeout))
-        .await;
-    let elapsed: Duration = start.elapsed().into();
-    let response = match exchange {
-        Err(_) => {
-            let error = format!("timed out after {}", format_ms(target.timeout.as_secs_f64() * 1000.0));
-            return (failed(error, false), None);
+    let response = match to_request(target).send_async().await {
+        Ok(response) => response,
+        Err(e) => {
+            let attempt = Attempt {
+                error: Some(e.to_string()),
+                // The sandbox said no: retrying cannot help.
+                denied: matches!(e, HttpError::Denied { .. }),
+                ..Attempt::default()
+            };
+            return (attempt, None);
         }
-        Ok(Err(e)) => {
-            let (error, denied) = describe_error(&e, target);
-            return (failed(error, denied), None);
-        }
-        Ok(Ok(response)) => response,
     };
+    let elapsed = start.elapsed();
     // Read once per endpoint; a failed read is retried with the request.
     if target.needs_cert() && !matches!(cert, Some(Ok(_))) {
         *cert = Some(cert_expires_in_ms(&target.origin));
     }
     let obs = Observation {
-        status: response.status,
+        status: response.status(),
         response_time: elapsed,
-        headers: response.headers,
-        body: response.body,
+        headers: response.headers().to_vec(),
+        body: response.text().into_owned(),
         cert_expires_in_ms: cert.clone(),
     };
     let attempt = Attempt {
@@ -216,55 +188,29 @@ async fn attempt(
     (attempt, Some(obs))
 }
 
-fn failed(error: String, denied: bool) -> Attempt {
-    Attempt {
-        error: Some(error),
-        denied,
-        ..Attempt::default()
-    }
-}
-
-async fn send(client: &Client, target: &Target) -> wstd::http::Result<Response> {
-    let mut builder = Request::builder()
-        .method(target.method.as_str())
-        .uri(target.url.as_str());
+/// One attempt's request: the timeout covers connect to the last body byte; retries are this
+/// plugin's own, since a failed condition is retried too.
+fn to_request(target: &Target) -> Request {
+    let method = match target.method.as_str() {
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
+        "OPTIONS" => Method::Options,
+        _ => Method::Get,
+    };
+    let mut request = Request::new(method, target.url.as_str()).timeout(target.timeout);
     for (name, value) in &target.headers {
-        builder = builder.header(name.as_str(), value.as_str());
+        request = request.header(name.as_str(), value.as_str());
     }
     if !target.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("user-agent")) {
-        builder = builder.header(
+        request = request.header(
             "user-agent",
             concat!("tollgate-region-verify/", env!("CARGO_PKG_VERSION")),
         );
     }
-    let response = client.send(builder.body(Body::empty())?).await?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let mut body = response.into_body().into_boxed_body();
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            let room = MAX_BODY - bytes.len();
-            bytes.extend_from_slice(&data[..data.len().min(room)]);
-            if bytes.len() >= MAX_BODY {
-                break;
-            }
-        }
-    }
-    Ok(Response {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    })
+    request
 }
 
 /// Milliseconds until the leaf certificate at `origin` expires, negative once it has.
@@ -277,67 +223,14 @@ fn cert_expires_in_ms(origin: &str) -> Result<i64, String> {
     Ok(cert.not_after.saturating_sub(now).saturating_mul(1000))
 }
 
-/// A failed exchange in words, and whether it was the sandbox saying no (never retried).
-fn describe_error(error: &wstd::http::Error, target: &Target) -> (String, bool) {
-    let origin = &target.origin;
-    let timeout = format_ms(target.timeout.as_secs_f64() * 1000.0);
-    let Some(code) = error.chain().find_map(|e| e.downcast_ref::<ErrorCode>()) else {
-        return (format!("request to {} failed: {error:#}", target.url), false);
-    };
-    let text = match code {
-        ErrorCode::HttpRequestDenied => {
-            return (
-                format!(
-                    "request to {origin} was denied by the sandbox: grant it with \
-                     --allow-net {origin} (or `allow-net:` in the workflow)"
-                ),
-                true,
-            );
-        }
-        ErrorCode::DestinationIpProhibited => {
-            return (
-                format!(
-                    "{origin} resolves to an address the sandbox never allows \
-                     (link-local or cloud metadata)"
-                ),
-                true,
-            );
-        }
-        ErrorCode::DnsTimeout => format!("DNS lookup for {origin} timed out"),
-        ErrorCode::DnsError(p) => format!(
-            "DNS lookup for {origin} failed{}",
-            p.rcode.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-        ),
-        ErrorCode::DestinationNotFound => format!("{origin} was not found"),
-        ErrorCode::DestinationUnavailable | ErrorCode::DestinationIpUnroutable => {
-            format!("{origin} is unreachable")
-        }
-        ErrorCode::ConnectionRefused => format!("connection to {origin} refused"),
-        ErrorCode::ConnectionTerminated => format!("{origin} closed the connection"),
-        ErrorCode::ConnectionTimeout => format!("connecting to {origin} timed out after {timeout}"),
-        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
-            format!("timed out after {timeout} waiting for {origin} to respond")
-        }
-        ErrorCode::TlsCertificateError => {
-            format!("{origin} presented a certificate that failed verification")
-        }
-        ErrorCode::TlsProtocolError => format!("TLS handshake with {origin} failed"),
-        ErrorCode::TlsAlertReceived(p) => format!(
-            "{origin} sent a TLS alert{}",
-            p.alert_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
-        ),
-        other => format!("request to {} failed: {other:?}", target.url),
-    };
-    (text, false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use tollgate_sdk::testing::{MockHost, MockResponse};
 
     #[test]
-    fn describe_grants_written_urls_and_its_defaults_parse() {
+    fn describe_grants_written_urls_and_requires_endpoints() {
         let info = describe();
         let granting: Vec<&str> = info
             .inputs
@@ -353,27 +246,45 @@ mod tests {
             .map(|i| i.name.as_str())
             .collect();
         assert_eq!(required, ["endpoints"]);
-
-        // The host applies these defaults before `run`; they must be values `run` accepts.
-        let mut values: Vec<(String, serde_json::Value)> = info
-            .inputs
-            .iter()
-            .filter_map(|i| {
-                let default = i.default.as_ref()?;
-                Some((i.name.clone(), serde_json::from_str(default).ok()?))
-            })
-            .collect();
-        values.push(("endpoints".into(), json!({"us-east": "https://us.example.com/"})));
-        values.push(("global-url".into(), json!("https://api.example.com/")));
-        let config = Config::new(StepInputs::from_inputs(&Inputs::from_values(values)).unwrap()).unwrap();
-        let us = &config.endpoints[0];
-        assert_eq!(us.timeout, Duration::from_secs(5));
-        assert_eq!(us.retries, 2);
-        assert_eq!(us.conditions[0].text, "status == 200");
-        assert_eq!(config.backoff, Duration::from_millis(500));
-        assert_eq!(config.failover.unwrap().region_from.to_string(), "header.x-region");
-
         let outputs: Vec<&str> = info.outputs.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(outputs, ["healthy", "total", "failed-regions", "report", "answered-by"]);
+    }
+
+    #[test]
+    fn the_declared_defaults_are_what_run_applies() {
+        // A region that always fails: the default retries (2), backoff (500 ms, doubling) and
+        // condition (`status == 200`) show in what the plugin did; the global URL's answer is
+        // read from the default `header.x-region`.
+        let outcome = MockHost::new()
+            .input(
+                "endpoints",
+                json!({"us-east": "https://us.example.com/", "eu-west": "https://eu.example.com/"}),
+            )
+            .input("global-url", "https://api.example.com/")
+            .input("min-healthy", 1)
+            .respond("GET", "https://us.example.com/", MockResponse::new(200))
+            .respond("GET", "https://eu.example.com/", MockResponse::new(503))
+            .respond(
+                "GET",
+                "https://api.example.com/",
+                MockResponse::new(200).header("x-region", "us-east"),
+            )
+            .run::<RegionVerify>();
+        assert_eq!(
+            outcome.result.as_ref().map(|r| r.status),
+            Ok(Status::Passed),
+            "{:?}",
+            outcome.result
+        );
+        let eu: Vec<_> = outcome.requests.iter().filter(|r| r.url.contains("eu.")).collect();
+        assert_eq!(eu.len(), 3, "1 attempt + 2 retries");
+        assert_eq!(outcome.output("answered-by"), Some("us-east"));
+        assert!(
+            outcome.logged("eu-west: attempt 3 of 3 failed: status 503"),
+            "{:?}",
+            outcome.logs
+        );
+        let report: serde_json::Value = serde_json::from_str(outcome.output("report").unwrap()).unwrap();
+        assert_eq!(report["quorum"]["required"], 1);
     }
 }

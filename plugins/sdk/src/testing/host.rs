@@ -8,7 +8,6 @@ use crate::http::{HttpError, Response};
 use crate::{Level, Location, Plugin, PluginError, RunReport, StepContext};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 const MAX_LOG_BYTES: usize = 4 << 20;
 const MAX_OUTPUT_BYTES: usize = 1 << 20;
@@ -30,8 +29,8 @@ struct State {
     secrets: BTreeMap<String, String>,
     effective: Effective,
     routes: Vec<(String, String, MockResponse)>,
-    http: Option<Rc<dyn Fn(&MockRequest) -> MockResponse>>,
-    github_answer: Option<Rc<dyn Fn(&GithubCall) -> Option<GithubAnswer>>>,
+    http: Option<super::HttpResponder>,
+    github_answer: Option<super::GithubResponder>,
     github: super::github::Fake,
     certificates: BTreeMap<String, Certificate>,
     store: Option<Vec<Artifact>>,
@@ -111,7 +110,7 @@ pub fn run<P: Plugin>(mock: MockHost) -> Outcome {
     if let Err(e) = policy::validate_info(&info) {
         return refused(e);
     }
-    let resolved = match policy::resolve(&info.name, &info.inputs, mock.inputs) {
+    let resolved = match policy::resolve(&info.name, &info.inputs, mock.inputs, &mock.computed) {
         Ok(r) => r,
         Err(e) => return refused(e),
     };

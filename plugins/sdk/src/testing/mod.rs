@@ -65,7 +65,8 @@
 //!   so in [`Outcome::host_notices`]).
 //! - **Network**: a request reaches the mock only when its origin is granted (by
 //!   [`MockHost::grant_origin`] or by a URL written in an input that `grants_origins`) *and*
-//!   requested; otherwise it fails with [`HttpError::Denied`](crate::http::HttpError::Denied).
+//!   requested (a URL in a default, or in an [`input_computed`](MockHost::input_computed), grants
+//!   nothing); otherwise it fails with [`HttpError::Denied`](crate::http::HttpError::Denied).
 //!   Literal link-local and cloud-metadata addresses are always refused. A granted request that
 //!   nothing answers gets a `501` whose body names the method and URL to mock.
 //! - **Outputs** must be declared; they, the summary and the logs are capped as on the host, and
@@ -97,19 +98,23 @@ pub use crate::imports::artifacts::Artifact;
 pub use crate::imports::github::{Comment, Commit, GitRef, GithubError, Issue, PullRequest};
 pub use crate::imports::tls::Certificate;
 
+pub(crate) type HttpResponder = Rc<dyn Fn(&MockRequest) -> MockResponse>;
+pub(crate) type GithubResponder = Rc<dyn Fn(&GithubCall) -> Option<GithubAnswer>>;
+
 /// A host for native tests: configure inputs, grants and answers, then [`run`](MockHost::run)
 /// a plugin and inspect the [`Outcome`]. See the [module docs](self).
 #[derive(Clone, Default)]
 #[must_use = "a MockHost does nothing until `run`"]
 pub struct MockHost {
     inputs: BTreeMap<String, Value>,
+    computed: std::collections::BTreeSet<String>,
     origins: Vec<String>,
     secrets: BTreeMap<String, String>,
     github_grants: Vec<GithubPermission>,
     dirs: Vec<(String, bool)>,
     routes: Vec<(String, String, MockResponse)>,
-    http: Option<Rc<dyn Fn(&MockRequest) -> MockResponse>>,
-    github: Option<Rc<dyn Fn(&GithubCall) -> Option<GithubAnswer>>>,
+    http: Option<HttpResponder>,
+    github: Option<GithubResponder>,
     pull_requests: Vec<PullRequest>,
     certificates: BTreeMap<String, Certificate>,
     artifacts: Option<Vec<Artifact>>,
@@ -140,6 +145,16 @@ impl MockHost {
     /// Give an input, as the workflow's `with:` would (a YAML value, here JSON).
     pub fn input(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.inputs.insert(name.to_string(), value.into());
+        self.computed.remove(name);
+        self
+    }
+
+    /// Give an input whose value a pipeline computed from another step's output
+    /// (`${{ steps.*.outputs.* }}`): the host passes it on, but URLs in it grant no origin,
+    /// since the workflow's author did not write them.
+    pub fn input_computed(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.inputs.insert(name.to_string(), value.into());
+        self.computed.insert(name.to_string());
         self
     }
 

@@ -106,7 +106,12 @@ pub struct Resolved {
 }
 
 /// The host's `resolve` for values given as YAML/JSON (a workflow's `with:` mapping).
-pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Value>) -> Result<Resolved, PluginError> {
+pub fn resolve(
+    plugin: &str,
+    specs: &[InputSpec],
+    mut given: BTreeMap<String, Value>,
+    computed: &std::collections::BTreeSet<String>,
+) -> Result<Resolved, PluginError> {
     if let Some(unknown) = given.keys().find(|k| !specs.iter().any(|s| &s.name == *k)) {
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         return Err(invalid_input(
@@ -122,7 +127,9 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Va
         let (value, authored) = match given.remove(&spec.name) {
             Some(g) => {
                 let value = typed(spec, g)?;
-                (value.clone(), Some(value))
+                // A value computed from another step's output was not written by the author.
+                let authored = (!computed.contains(&spec.name)).then(|| value.clone());
+                (value, authored)
             }
             None => match &spec.default {
                 Some(json) => {
