@@ -4,6 +4,7 @@
 //! suite, as wasmtime's own test-programs do.
 
 mod act;
+mod authoring;
 mod cli;
 mod contract;
 mod guests;
