@@ -96,6 +96,8 @@ struct Plan {
     absent: Absent,
     doc: String,
     grants_origins: bool,
+    /// `#[input(range = 0..=10)]`: the value must lie in this range.
+    range: Option<TokenStream>,
 }
 
 /// What `#[input(...)]` says.
@@ -106,6 +108,17 @@ struct Attrs {
     name: Option<LitStr>,
     kind: Option<LitStr>,
     grants_origins: bool,
+    range: Option<TokenStream>,
+}
+
+/// Everything up to the next top-level comma: a Rust expression, or `serde_json::json!`
+/// syntax such as `["a", "b"]` or `{"k": 1}`.
+fn tokens_until_comma(input: syn::parse::ParseStream<'_>) -> syn::Result<TokenStream> {
+    let mut tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        tokens.extend([input.parse::<TokenTree>()?]);
+    }
+    Ok(tokens)
 }
 
 fn parse_attrs(field: &Field) -> syn::Result<Attrs> {
@@ -130,15 +143,17 @@ fn parse_attrs(field: &Field) -> syn::Result<Attrs> {
                 if attrs.kind.replace(meta.value()?.parse()?).is_some() {
                     return Err(twice());
                 }
+            } else if meta.path.is_ident("range") {
+                let tokens = tokens_until_comma(meta.value()?)?;
+                if tokens.is_empty() {
+                    return Err(meta.error("write a range after `range =`, e.g. `range = 0..=10`"));
+                }
+                if attrs.range.replace(tokens).is_some() {
+                    return Err(twice());
+                }
             } else if meta.path.is_ident("default") {
                 let value = if meta.input.peek(Token![=]) {
-                    let input = meta.value()?;
-                    // Everything up to the next top-level comma: a Rust expression or
-                    // `serde_json::json!` syntax such as `["a", "b"]` or `{"k": 1}`.
-                    let mut tokens = TokenStream::new();
-                    while !input.is_empty() && !input.peek(Token![,]) {
-                        tokens.extend([input.parse::<TokenTree>()?]);
-                    }
+                    let tokens = tokens_until_comma(meta.value()?)?;
                     if tokens.is_empty() {
                         return Err(meta.error("write a value after `default =`, e.g. `default = 2`"));
                     }
@@ -152,7 +167,7 @@ fn parse_attrs(field: &Field) -> syn::Result<Attrs> {
             } else {
                 return Err(meta.error(
                     "unknown `input` option; write `required`, `default = …`, `default`, `name = \"…\"`, \
-                     `kind = \"…\"` or `grants_origins`",
+                     `kind = \"…\"`, `range = …` or `grants_origins`",
                 ));
             }
             Ok(())
@@ -235,6 +250,7 @@ fn plan(field: &Field) -> syn::Result<Plan> {
         absent,
         doc,
         grants_origins: attrs.grants_origins,
+        range: attrs.range,
     })
 }
 
@@ -306,20 +322,34 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 grants_origins: #grants_origins,
             }
         });
-        inits.push(match &p.absent {
+        let init = match &p.absent {
             Absent::Required => quote_spanned! {span=>
-                #ident: #private::required::<#ty>(__inputs, #name, #kind)?
+                #private::required::<#ty>(__inputs, #name, #kind)?
             },
             Absent::None => quote_spanned! {span=>
-                #ident: #private::optional::<#ty>(__inputs, #name, #kind)?
+                #private::optional::<#ty>(__inputs, #name, #kind)?
             },
             Absent::Json(tokens) => quote_spanned! {span=>
-                #ident: #private::defaulted::<#ty>(__inputs, #name, #kind, || #json(#tokens))?
+                #private::defaulted::<#ty>(__inputs, #name, #kind, || #json(#tokens))?
             },
             Absent::TypeDefault => quote_spanned! {span=>
-                #ident: #private::defaulted::<#ty>(__inputs, #name, #kind, #private::default_of::<#ty>)?
+                #private::defaulted::<#ty>(__inputs, #name, #kind, #private::default_of::<#ty>)?
+            },
+        };
+        inits.push(match (&p.range, &p.absent) {
+            (None, _) => quote_spanned!(span=> #ident: #init),
+            (Some(range), Absent::None) => quote_spanned! {span=>
+                #ident: #private::in_range_opt(#name, #init, #range)?
+            },
+            (Some(range), _) => quote_spanned! {span=>
+                #ident: #private::in_range(#name, #init, #range)?
             },
         });
+        if let (Some(range), Absent::Json(_) | Absent::TypeDefault) = (&p.range, &p.absent) {
+            checks.push(quote_spanned! {span=>
+                #private::check_default_in_range::<#ty, _>(&__specs, #name, #kind, #range)?;
+            });
+        }
         if matches!(p.absent, Absent::Json(_) | Absent::TypeDefault) {
             checks.push(quote_spanned! {span=>
                 #private::check_default::<#ty>(&__specs, #name, #kind)?;

@@ -2,8 +2,8 @@
 //! small helpers every plugin needs (typed inputs, durations, logging, outputs).
 //!
 //! A plugin implements [`Plugin`] and registers it with [`export_plugin!`]. Keep the
-//! plugin's logic in plain modules that do not call the host, so it also compiles and is
-//! unit-tested natively; the host imports only work inside a component.
+//! plugin's judgement in plain modules that do not call the host, and unit-test them natively;
+//! test the whole plugin natively too, under [`testing::MockHost`] (see [Testing](#testing)).
 //!
 //! ```text
 //! struct Hello;
@@ -84,6 +84,66 @@
 //! # Ok::<(), tollgate_sdk::PluginError>(())
 //! ```
 
+//!
+//! # Testing
+//!
+//! A plugin is tested with plain `cargo test`, natively and in-process: [`testing::MockHost`]
+//! gives it inputs, grants and mocked answers, runs it as the host would (checking inputs
+//! against `describe`, applying defaults, refusing what is not granted) and records what it
+//! did. Inside the component the same calls reach the real host: the host interfaces
+//! ([`log`], [`outputs`], [`secrets`], [`github`]…), [`http`] and [`runtime`] switch on the
+//! target.
+//!
+//! ```
+//! use tollgate_sdk::testing::{MockHost, MockResponse};
+//! use tollgate_sdk::{Inputs, PluginError, PluginInfo, RunReport, Status, StepContext};
+//!
+//! struct Ping;
+//! impl tollgate_sdk::Plugin for Ping {
+//!     fn describe() -> PluginInfo {
+//!         PluginInfo {
+//!             name: "ping".into(),
+//!             version: "0.1.0".into(),
+//!             summary: "Pings a URL".into(),
+//!             inputs: vec![tollgate_sdk::input("url", tollgate_sdk::ValueKind::String, "What to ping.")
+//!                 .required()
+//!                 .grants_origins()],
+//!             outputs: vec![tollgate_sdk::output("http-status", "The HTTP status.")],
+//!             capabilities: vec![tollgate_sdk::request(
+//!                 tollgate_sdk::Capability::Net("https://*:*".into()),
+//!                 "to ping `url`",
+//!             )],
+//!         }
+//!     }
+//!     fn run(inputs: Inputs, _: StepContext) -> Result<RunReport, PluginError> {
+//!         let url: String = inputs.require("url")?;
+//!         let status = tollgate_sdk::http::Request::get(&url).send()?.status();
+//!         tollgate_sdk::info(&format!("{url} answered {status}"));
+//!         tollgate_sdk::set_output("http-status", &status.to_string())?;
+//!         Ok(RunReport { status: Status::Passed, message: format!("HTTP {status}") })
+//!     }
+//! }
+//!
+//! let outcome = MockHost::new()
+//!     .input("url", "https://example.com/health") // a URL the author wrote grants its origin
+//!     .respond("GET", "https://example.com/health", MockResponse::new(204))
+//!     .run::<Ping>();
+//! assert_eq!(outcome.status(), Some(Status::Passed));
+//! assert_eq!(outcome.output("http-status"), Some("204"));
+//! assert!(outcome.logged("answered 204"));
+//!
+//! // Without a mocked answer the request gets a 501 that names what to mock; an origin
+//! // nobody granted is refused, as the sandbox refuses it.
+//! let outcome = MockHost::new().input("url", "https://example.com/health").run::<Ping>();
+//! assert_eq!(outcome.output("http-status"), Some("501"));
+//!
+//! let outcome = MockHost::new().run::<Ping>();
+//! assert_eq!(
+//!     outcome.error_message().as_deref(),
+//!     Some("input `url`: ping requires it (What to ping.); pass `--with url=…`"),
+//! );
+//! ```
+
 #![deny(missing_docs)]
 
 pub mod http;
@@ -112,6 +172,9 @@ pub use inputs::{Inputs, duration_from_json, parse_duration};
 ///   (`min_healthy` → `min-healthy`);
 /// - `kind = "…"`: one of `string`, `number`, `boolean`, `duration`, `list`, `object`, `any`;
 /// - `grants_origins`: every URL written in the value is granted as a network origin.
+/// - `range = LO..=HI` (or any range expression of the field's type): the value must lie in
+///   it, else ``expected a whole number from 0 to 10, got 11``; a default outside it fails
+///   [`TypedInputs::check_defaults`].
 ///
 /// Without `kind`, the kind follows the field type (of `T` for `Option<T>`): `String` →
 /// string; `bool` → boolean; integers and floats → number; [`Duration`] → duration (a field

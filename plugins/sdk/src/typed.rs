@@ -212,6 +212,76 @@ pub mod __private {
             .map_err(|e| bad_default(name, text, &e))
     }
 
+    /// `#[input(range = …)]`: the value, or an invalid-input error giving the range.
+    pub fn in_range<T, R>(name: &str, value: T, range: R) -> Result<T, PluginError>
+    where
+        T: PartialOrd + std::fmt::Display,
+        R: std::ops::RangeBounds<T>,
+    {
+        range_problem(&value, &range).map_or(Ok(value), |problem| Err(invalid_input(name, problem)))
+    }
+
+    /// [`in_range`] for an `Option` field: `None` is in every range.
+    pub fn in_range_opt<T, R>(name: &str, value: Option<T>, range: R) -> Result<Option<T>, PluginError>
+    where
+        T: PartialOrd + std::fmt::Display,
+        R: std::ops::RangeBounds<T>,
+    {
+        value.map(|v| in_range(name, v, range)).transpose()
+    }
+
+    /// The default declared for `name` parses and lies in `range`.
+    pub fn check_default_in_range<T, R>(
+        specs: &[InputSpec],
+        name: &str,
+        kind: ValueKind,
+        range: R,
+    ) -> Result<(), PluginError>
+    where
+        T: DeserializeOwned + PartialOrd + std::fmt::Display,
+        R: std::ops::RangeBounds<T>,
+    {
+        check_default::<T>(specs, name, kind)?;
+        let text = specs
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.default.as_deref())
+            .unwrap_or_default();
+        let value: T = serde_json::from_str(text).map_err(|e| bad_default(name, text, &e.to_string()))?;
+        match range_problem(&value, &range) {
+            Some(problem) => Err(bad_default(name, text, &problem)),
+            None => Ok(()),
+        }
+    }
+
+    /// What is wrong with `value` for `range`, in words: `expected a whole number from 0 to 10, got 11`.
+    fn range_problem<T: PartialOrd + std::fmt::Display>(
+        value: &T,
+        range: &impl std::ops::RangeBounds<T>,
+    ) -> Option<String> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        if range.contains(value) {
+            return None;
+        }
+        let noun = if integer_range::<T>().is_some() {
+            "a whole number"
+        } else {
+            "a number"
+        };
+        let span = match (range.start_bound(), range.end_bound()) {
+            (Included(a), Included(b)) => format!("from {a} to {b}"),
+            (Included(a), Excluded(b)) => format!("from {a} up to but not including {b}"),
+            (Included(a), Unbounded) => format!("of at least {a}"),
+            (Excluded(a), Unbounded) => format!("above {a}"),
+            (Unbounded, Included(b)) => format!("of at most {b}"),
+            (Unbounded, Excluded(b)) => format!("below {b}"),
+            (Excluded(a), Included(b)) => format!("above {a} and at most {b}"),
+            (Excluded(a), Excluded(b)) => format!("above {a} and below {b}"),
+            (Unbounded, Unbounded) => "in range".to_string(),
+        };
+        Some(format!("expected {noun} {span}, got {value}"))
+    }
+
     /// An output's text: a string as it is, null (`None`) as no output, anything else as JSON.
     pub fn output_text<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<Option<String>, PluginError> {
         match serde_json::to_value(value) {

@@ -490,3 +490,59 @@ fn outputs_are_declared_and_set_from_the_fields() {
         ]
     );
 }
+
+#[derive(Debug, tollgate_sdk::Inputs)]
+struct Ranged {
+    /// Retries.
+    #[input(default = 2, range = 0..=10)]
+    retries: u32,
+    /// A share.
+    #[input(range = 0.0..1.0)]
+    share: Option<f64>,
+    /// A floor.
+    #[input(required, range = 1..)]
+    floor: i64,
+}
+
+#[allow(dead_code)]
+#[derive(Debug, tollgate_sdk::Inputs)]
+struct BadRangedDefault {
+    /// Retries.
+    #[input(default = 11, range = 0..=10)]
+    retries: u32,
+}
+
+fn message(e: PluginError) -> (String, String) {
+    match e {
+        PluginError::InvalidInput(e) => (e.input, e.message),
+        other => panic!("expected invalid-input, got {other:?}"),
+    }
+}
+
+#[test]
+fn ranges_bound_values_and_defaults() {
+    let parse = |pairs: Value| {
+        let map = pairs.as_object().unwrap().clone();
+        Ranged::from_inputs(&Inputs::from_values(map))
+    };
+    let ok = parse(json!({"floor": 1})).unwrap();
+    assert_eq!((ok.retries, ok.share, ok.floor), (2, None, 1));
+    assert_eq!(
+        message(parse(json!({"floor": 1, "retries": 11})).unwrap_err()),
+        ("retries".into(), "expected a whole number from 0 to 10, got 11".into())
+    );
+    assert_eq!(
+        message(parse(json!({"floor": 0})).unwrap_err()),
+        ("floor".into(), "expected a whole number of at least 1, got 0".into())
+    );
+    assert_eq!(
+        message(parse(json!({"floor": 1, "share": 1.0})).unwrap_err()).1,
+        "expected a number from 0 up to but not including 1, got 1"
+    );
+    Ranged::check_defaults().unwrap();
+    let e = BadRangedDefault::check_defaults().unwrap_err();
+    assert!(
+        matches!(&e, PluginError::Internal(m) if m.contains("expected a whole number from 0 to 10, got 11")),
+        "{e:?}"
+    );
+}
