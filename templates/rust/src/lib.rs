@@ -82,7 +82,7 @@ mod tests {
     #[test]
     fn an_empty_name_is_an_invalid_input() {
         let outcome = MockHost::new().input("name", " ").run::<Plugin>();
-        match outcome.result {
+        match &outcome.result {
             Err(PluginError::InvalidInput(e)) => assert_eq!(e.input, "name"),
             other => panic!("expected invalid-input, got {other:?}"),
         }
