@@ -46,8 +46,13 @@ fn main() {
     for builtin in &builtins {
         let path = wasm_dir.join(format!("{}.wasm", builtin.stem));
         assert!(path.exists(), "plugin component missing: {}", path.display());
-        writeln!(table, "    ({:?}, include_bytes!({:?})),", builtin.package, path.display().to_string())
-            .expect("writing to a String");
+        writeln!(
+            table,
+            "    ({:?}, include_bytes!({:?})),",
+            builtin.package,
+            path.display().to_string()
+        )
+        .expect("writing to a String");
     }
     table.push_str("];\n");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it"));
