@@ -111,7 +111,7 @@ class StatusError(HttpError):
     """Raised by `Response.raise_for_status` for a 4xx or 5xx status."""
 
     def __init__(self, response: "Response"):
-        snippet = response.text(errors="replace")[:200].strip()
+        snippet = " ".join(response.text(errors="replace")[:400].split())[:200]
         super().__init__(
             f"{response.url} answered {response.status}" + (f": {snippet}" if snippet else ""),
             response.origin,
