@@ -1,0 +1,1 @@
+//! `plan-comment`: summarise a terraform plan in one sticky pull-request comment per workspace.
