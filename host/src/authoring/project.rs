@@ -178,7 +178,19 @@ pub async fn build(runtime: &Runtime, dir: &Path, sink: Arc<dyn Sink>) -> Result
         Lang::Python => run_tool(
             &dir,
             "componentize-py",
-            &["-d", "wit", "-w", "plugin", "componentize", "app", "-o"],
+            // Both packages name an interface `types`; without this componentize-py renames
+            // wasi:http's, and its own `poll_loop` helper no longer imports.
+            &[
+                "-d",
+                "wit",
+                "-w",
+                "plugin",
+                "--import-interface-name",
+                "wasi:http/types@0.2.12=types",
+                "componentize",
+                "app",
+                "-o",
+            ],
             &staged,
             "pip install componentize-py==0.25.1",
         )?,

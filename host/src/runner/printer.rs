@@ -133,7 +133,9 @@ impl Line {
                     .collect::<Vec<_>>()
                     .join(",");
                 let sep = if props.is_empty() { "" } else { " " };
-                format!("::{name}{sep}{props}::{}", escape_data(&neutralise(data)))
+                // Multi-line data (an error quoting a traceback) stays multi-line in the
+                // annotation: each line neutralised, the breaks escaped as `%0A`.
+                format!("::{name}{sep}{props}::{}", escape_data(&neutralise_block(data)))
             }
             Line::Prefixed { prefix, text } => format!("[{}] {}", neutralise(prefix), neutralise(text)),
             Line::Labelled { label, text } => format!("{label} {}", neutralise(text)),

@@ -357,6 +357,10 @@ fn classify(plugin: &str, store: &Store<StepState>, error: wasmtime::Error, limi
     }
     // A trap's wasm backtrace is offsets without names: say what trapped, not where.
     let reason = match error.downcast_ref::<wasmtime::Trap>() {
+        // What guest languages compile an uncaught exception, a panic and abort() to.
+        Some(wasmtime::Trap::UnreachableCodeReached) => {
+            "it aborted (an uncaught exception, a panic or abort(); wasm `unreachable`)".to_string()
+        }
         Some(trap) => trap.to_string(),
         None => format!("{error:#}"),
     };
