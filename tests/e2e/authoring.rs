@@ -162,3 +162,128 @@ async fn plugin_compile_fills_the_cache_a_run_reads() {
         "the run replaced the damaged entry"
     );
 }
+
+/// The guide's HTTP example, per language: a status read from a URL the plugin may reach
+/// only when the step grants it (it requests `http://127.0.0.1:*` and the case grants the
+/// local server's origin, or not).
+const HTTP_CASES: &str = r#"
+serve:
+  - path: /status
+    json: {status: green}
+cases:
+  - name: reads the status
+    with: {url: "${{ serve.url }}/status"}
+    allow: {net: ["${{ serve.url }}"]}
+    expect:
+      status: passed
+      outputs: {status: green}
+  - name: without the grant the request never leaves
+    with: {url: "${{ serve.url }}/status"}
+    expect:
+      status: STATUS_WHEN_DENIED
+      logs: ["denied"]
+"#;
+
+const PYTHON_HTTP_APP: &str = r#"
+import wit_world
+import tollgate
+import tollgate_http as http
+
+
+class WitWorld(wit_world.WitWorld):
+    def describe(self):
+        return tollgate.plugin_info(
+            name="status-py",
+            version="0.1.0",
+            summary="Reads a status.",
+            inputs=[tollgate.input("url", "string", "The status URL.", required=True)],
+            outputs=[tollgate.output("status", "The status field.")],
+            capabilities=[tollgate.net("http://127.0.0.1:*", "reads the status")],
+        )
+
+    def run(self, inputs, context):
+        url = tollgate.values(inputs)["url"]
+        try:
+            r = http.get(url, timeout=10)
+            r.raise_for_status()
+        except http.HttpError as e:
+            raise e.plugin_error()
+        tollgate.set_output("status", r.json()["status"])
+        return tollgate.passed("read the status")
+"#;
+
+const JS_HTTP_APP: &str = r#"
+import { set as setOutput } from 'tollgate:plugin/outputs@0.1.0';
+
+export function describe() {
+  return {
+    name: 'status-js',
+    version: '0.1.0',
+    summary: 'Reads a status.',
+    inputs: [{ name: 'url', kind: 'string', required: true, doc: 'The status URL.', grantsOrigins: false }],
+    outputs: [{ name: 'status', doc: 'The status field.' }],
+    capabilities: [
+      { capability: { tag: 'net', val: 'http://127.0.0.1:*' }, reason: 'reads the status', optional: false },
+    ],
+  };
+}
+
+export async function run(inputs, context) {
+  const url = JSON.parse(inputs.find((i) => i.name === 'url').value);
+  let res;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw { tag: 'peer', val: `${url}: ${e.message}` };
+  }
+  const data = await res.json();
+  setOutput('status', data.status);
+  return { status: 'passed', message: 'read the status' };
+}
+"#;
+
+/// A generated Python or JS project: built and tested as generated, run, and then the
+/// guide's HTTP example dropped in and tested through the real host, granted and not.
+async fn non_rust_template(lang: &str, app_file: &str, http_app: &str, denied_status: &str, prepare: &[&str]) {
+    let parent = tempfile::tempdir().unwrap();
+    let name = format!("hello-{lang}");
+    let project = new_project(parent.path(), &name, lang).await;
+    assert!(project.join("wit/deps/tollgate.wit").is_file(), "the project has its WIT");
+    if let Some((program, args)) = prepare.split_first() {
+        let status = Command::new(program).args(args).current_dir(&project).status().unwrap();
+        assert!(status.success(), "`{}` failed in {}", prepare.join(" "), project.display());
+    }
+
+    let run = run_cmd(tollgate_in(&project).args(["plugin", "test"])).await;
+    assert_all_cases_pass(&run, 3);
+    greet(&project, &format!("./{name}.wasm")).await;
+
+    std::fs::write(project.join(app_file), http_app).unwrap();
+    std::fs::write(
+        project.join("tollgate-tests.yaml"),
+        HTTP_CASES.replace("STATUS_WHEN_DENIED", denied_status),
+    )
+    .unwrap();
+    let run = run_cmd(tollgate_in(&project).args(["plugin", "test"])).await;
+    assert_all_cases_pass(&run, 2);
+}
+
+#[tokio::test]
+async fn a_new_python_plugin_builds_and_passes_its_tests_and_calls_http() {
+    // Python's `Denied` becomes the `denied` plugin error.
+    non_rust_template("python", "app.py", PYTHON_HTTP_APP, "denied", &[]).await;
+}
+
+#[tokio::test]
+async fn a_new_js_plugin_builds_and_passes_its_tests_and_calls_http() {
+    // JavaScript's fetch cannot tell a denial from a network failure: the plugin reports a
+    // peer error, and the host's own warning says the origin was denied.
+    non_rust_template(
+        "js",
+        "app.js",
+        JS_HTTP_APP,
+        "error",
+        &["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+    )
+    .await;
+}
