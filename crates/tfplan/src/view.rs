@@ -219,14 +219,14 @@ fn child<'v>(tree: Option<&'v Value>, key: &str) -> Option<&'v Value> {
     }
 }
 
-fn item<'v>(tree: Option<&'v Value>, i: usize) -> Option<&'v Value> {
+fn item(tree: Option<&Value>, i: usize) -> Option<&Value> {
     match tree {
         Some(Value::Array(a)) => a.get(i),
         _ => None,
     }
 }
 
-fn object_keys<'v>(tree: Option<&'v Value>) -> impl Iterator<Item = &'v String> {
+fn object_keys(tree: Option<&Value>) -> impl Iterator<Item = &String> {
     match tree {
         Some(Value::Object(o)) => Some(o.keys()),
         _ => None,
@@ -407,16 +407,16 @@ impl<'r> DiffCtx<'r> {
         let au_fits_objects = matches!(au, None | Some(Value::Bool(false) | Value::Object(_)));
         let au_fits_arrays = matches!(au, None | Some(Value::Bool(false) | Value::Array(_)));
         if !leaf && objects(before) && objects(after) && au_fits_objects {
+            // Keys known only after apply are absent from `after`: walk them in their place.
             let mut keys: Vec<&'a String> = Vec::new();
             for v in [before, after].into_iter().flatten() {
                 if let Value::Object(o) = v {
                     keys.extend(o.keys());
                 }
             }
+            keys.extend(object_keys(au).filter(|k| any_true(child(au, k))));
             keys.sort();
             keys.dedup();
-            // Keys known only after apply are absent from `after`.
-            let extra: Vec<&'a String> = object_keys(au).filter(|k| !keys.contains(k)).collect();
             for k in keys {
                 path.push(Step::Key(mask_key(self.redactor, k)));
                 self.node(
@@ -429,21 +429,6 @@ impl<'r> DiffCtx<'r> {
                     out,
                 );
                 path.pop();
-            }
-            for k in extra {
-                if any_true(child(au, k)) {
-                    path.push(Step::Key(mask_key(self.redactor, k)));
-                    self.node(
-                        child(before, k),
-                        None,
-                        child(bs, k),
-                        child(a_s, k),
-                        child(au, k),
-                        path,
-                        out,
-                    );
-                    path.pop();
-                }
             }
             return;
         }

@@ -22,23 +22,37 @@ fn minimal(rc: Value) -> Vec<u8> {
 #[test]
 fn wrong_types_name_the_path_and_what_was_expected() {
     let e = err(&minimal(json!({"address": "a.b", "change": {"actions": "create"}})));
-    assert!(e.starts_with("plan JSON at `resource_changes[0].change.actions`: invalid type: string"), "{e}");
+    assert!(
+        e.starts_with("plan JSON at `resource_changes[0].change.actions`: invalid type: string"),
+        "{e}"
+    );
     assert!(e.contains("expected a sequence"), "{e}");
 
     let e = err(&minimal(json!({"address": "a.b", "change": {"actions": [7]}})));
-    assert!(e.contains("`resource_changes[0].change.actions[0]`") && e.contains("expected an action"), "{e}");
+    assert!(
+        e.contains("`resource_changes[0].change.actions[0]`") && e.contains("expected an action"),
+        "{e}"
+    );
 
     let e = err(&minimal(json!({"address": 5, "change": {"actions": []}})));
     assert!(e.contains("`resource_changes[0].address`"), "{e}");
 
-    let e = err(&minimal(json!({"address": "a.b", "index": 1.5, "change": {"actions": ["create"]}})));
-    assert!(e.contains("`resource_changes[0].index`") && e.contains("instance key"), "{e}");
+    let e = err(&minimal(
+        json!({"address": "a.b", "index": 1.5, "change": {"actions": ["create"]}}),
+    ));
+    assert!(
+        e.contains("`resource_changes[0].index`") && e.contains("instance key"),
+        "{e}"
+    );
 
     let e = err(&minimal(json!({"address": "a.b"})));
     assert!(e.contains("missing field `change`"), "{e}");
 
     let e = err(br#"{"format_version": "1.2", "output_changes": {"x": {"actions": ["update"], "replace_paths": [[{"a": 1}]]}}}"#);
-    assert!(e.contains("`output_changes.x.replace_paths[0][0]`") && e.contains("path step"), "{e}");
+    assert!(
+        e.contains("`output_changes.x.replace_paths[0][0]`") && e.contains("path step"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -52,7 +66,10 @@ fn not_a_plan_is_said_so() {
     let e = err(br#"{"format_version": "1.0", "values": {"root_module": {}}}"#);
     assert!(e.contains("state JSON"), "{e}");
     let e = err(b"PK\x03\x04binary plan zip");
-    assert!(e.contains("binary plan file") && e.contains("terraform show -json"), "{e}");
+    assert!(
+        e.contains("binary plan file") && e.contains("terraform show -json"),
+        "{e}"
+    );
     let e = err(b"{\"format_version\": \"1.2\"} trailing");
     assert!(e.contains("unexpected text after the JSON document"), "{e}");
     let e = err(b"{\"format_version\": \"1.2\", \"terraform_version\": \"\xff\xfe\"}");
@@ -64,24 +81,35 @@ fn not_a_plan_is_said_so() {
 #[test]
 fn deep_nesting_and_huge_numbers_are_errors_not_crashes() {
     for depth in [200, 100_000] {
-        let mut s = String::from(r#"{"format_version": "1.2", "resource_changes": [{"address": "a", "change": {"actions": ["create"], "after": "#);
+        let mut s = String::from(
+            r#"{"format_version": "1.2", "resource_changes": [{"address": "a", "change": {"actions": ["create"], "after": "#,
+        );
         s.push_str(&"[".repeat(depth));
         s.push_str(&"]".repeat(depth));
         s.push_str("}}]}");
         let e = err(s.as_bytes());
         assert!(e.contains("recursion limit"), "{e}");
         // A section that is not read is skipped without recursion (serde_json's iterative skip).
-        let s = format!(r#"{{"format_version": "1.2", "planned_values": {}{}}}"#, "[".repeat(depth), "]".repeat(depth));
+        let s = format!(
+            r#"{{"format_version": "1.2", "planned_values": {}{}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
         assert!(Plan::from_slice(s.as_bytes()).is_ok());
     }
-    let e = err(&minimal(json!({"address": "a", "index": u64::MAX, "change": {"actions": ["create"]}})));
+    let e = err(&minimal(
+        json!({"address": "a", "index": u64::MAX, "change": {"actions": ["create"]}}),
+    ));
     assert!(e.contains("`resource_changes[0].index`"), "{e}");
     let e = err(br#"{"format_version": "1.2", "resource_changes": [{"address": "a", "change": {"actions": ["create"], "after": {"n": 1e999}}}]}"#);
     assert!(e.contains("number out of range"), "{e}");
     // Big but representable numbers are values like any other.
     let ok = Plan::from_slice(br#"{"format_version": "1.2", "resource_changes": [{"address": "a", "change": {"actions": ["create"], "after": {"n": 123456789012345678901234567890}}}]}"#);
     let plan = ok.unwrap();
-    assert_eq!(plan.view(&plan.resource_changes[0].change).after().unwrap().to_string(), "{n = 1.2345678901234568e+29}");
+    assert_eq!(
+        plan.view(&plan.resource_changes[0].change).after().unwrap().to_string(),
+        "{n = 1.2345678901234568e+29}"
+    );
 }
 
 #[test]
@@ -140,14 +168,24 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         "[a-z\\-_ <>@`\"]{0,12}".prop_map(Value::String),
-        prop_oneof![Just("create"), Just("delete"), Just("no-op"), Just("forget"), Just("TOLLGATE-SECRET-v1-hunter2")]
-            .prop_map(|s| Value::String(s.into())),
+        prop_oneof![
+            Just("create"),
+            Just("delete"),
+            Just("no-op"),
+            Just("forget"),
+            Just("TOLLGATE-SECRET-v1-hunter2")
+        ]
+        .prop_map(|s| Value::String(s.into())),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z_]{1,8}|actions|after|before|after_sensitive|after_unknown|index", inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(
+                "[a-z_]{1,8}|actions|after|before|after_sensitive|after_unknown|index",
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
