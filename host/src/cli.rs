@@ -341,6 +341,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
 
 async fn run_step(mode: Mode, request: StepRequest) -> Result<ExitCode> {
     runner::mask_secrets(mode, request.secret_values.values().cloned());
+    runner::mask_secrets(mode, request.github.iter().filter_map(|g| g.token.clone()));
     let runtime = Runtime::new(step::default_cache_dir())?;
     let printer = Arc::new(Printer::new(mode));
     printer.set_plugin(&request.plugin.display_name());
@@ -357,6 +358,8 @@ async fn run_pipeline(mode: Mode, args: PipelineArgs, given: BTreeMap<String, Va
     }
     let secret_values = runner::secret_values(&args.secrets);
     runner::mask_secrets(mode, secret_values.values().cloned());
+    let github = runner::github_config()?;
+    runner::mask_secrets(mode, github.token.clone());
     let env = crate::pipeline::PipelineEnv {
         runtime: Arc::new(Runtime::new(step::default_cache_dir())?),
         sinks: Arc::new(move |label: &str| Arc::new(Printer::for_step(mode, label)) as Arc<dyn Sink>),
@@ -364,6 +367,7 @@ async fn run_pipeline(mode: Mode, args: PipelineArgs, given: BTreeMap<String, Va
         tls: crate::sandbox::net::tls_config(&args.ca_certs).map_err(|e| Error::invalid("--ca-cert", "", e))?,
         context: runner::context(pipeline.name.as_deref().unwrap_or("pipeline")),
         secret_values,
+        github,
     };
     let result = crate::pipeline::run(&pipeline, &env, given, args.timeout).await?;
     runner::report_pipeline(mode, &result)?;
@@ -480,6 +484,7 @@ pub fn request(args: &RunArgs, inputs: BTreeMap<String, Given>) -> Result<StepRe
             .collect::<Result<HashMap<_, _>>>()?,
         tls,
         artifacts: step_artifacts(&args.keys)?,
+        github: Some(runner::github_config()?),
     })
 }
 

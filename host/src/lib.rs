@@ -11,6 +11,7 @@ pub mod builtin;
 pub mod cli;
 pub mod error;
 pub mod events;
+pub mod github;
 pub mod pipeline;
 pub mod runner;
 pub mod sandbox;
@@ -25,6 +26,8 @@ pub mod bindings {
         world: "plugin",
         imports: {
             "tollgate:plugin/tls.peer-certificate": async,
+            // GitHub calls wait on the network, rate limits and retries: never on the executor.
+            "tollgate:plugin/github": async,
         },
         exports: { default: async },
     });
@@ -42,6 +45,28 @@ mod contract {
     const FROZEN_V0_1_0: &str = include_str!("../../wit/since_v0.1.0/tollgate.wit");
     const FROZEN_V0_1_0_SHA256: &str = "fba20e200ddeb2da6b61c217f18b6f6520f7c8a09fdc53664d4856aba7949226";
     const CURRENT: &str = include_str!("../../wit/tollgate.wit");
+
+    #[test]
+    fn the_authoring_world_vendors_the_current_wit_unchanged() {
+        assert_eq!(
+            include_str!("../../wit/authoring/deps/tollgate.wit"),
+            CURRENT,
+            "wit/authoring/deps/tollgate.wit must be a copy of wit/tollgate.wit: `cp wit/tollgate.wit wit/authoring/deps/`"
+        );
+        let http = include_str!("../../wit/authoring/deps/http.wit");
+        let version = http
+            .lines()
+            .find_map(|l| l.strip_prefix("package wasi:http@")?.strip_suffix(';'))
+            .expect("deps/http.wit names its package");
+        assert!(
+            include_str!("../../wit/authoring/authoring.wit").contains(&format!("wasi:http/outgoing-handler@{version};")),
+            "authoring.wit must import the vendored wasi:http version {version}"
+        );
+        assert!(
+            include_str!("authoring/project.rs").contains(&format!("wasi:http/types@{version}=types")),
+            "the Python build must name the vendored wasi:http version {version}"
+        );
+    }
 
     #[test]
     fn the_frozen_v0_1_0_copy_never_changes() {
@@ -111,6 +136,17 @@ mod tidy {
             ),
             (&["step.rs"], &["crate::runner", "crate::pipeline", "crate::cli"]),
             (&["pipeline/"], &["crate::runner", "crate::cli"]),
+            (
+                &["github/"],
+                &[
+                    "crate::runner",
+                    "crate::pipeline",
+                    "crate::cli",
+                    "crate::step",
+                    "crate::sandbox::runtime",
+                    "crate::sandbox::imports",
+                ],
+            ),
             (
                 &["runner/"],
                 &["crate::cli", "crate::sandbox::runtime", "crate::sandbox::net"],

@@ -38,6 +38,8 @@ pub struct StepRequest {
     pub tls: Arc<rustls::ClientConfig>,
     /// The artifact service, when the step may store or read artifacts.
     pub artifacts: Option<Arc<ArtifactConfig>>,
+    /// Where and as whom the plugin's GitHub calls go; `None` answers them `unavailable`.
+    pub github: Option<Arc<crate::github::GithubConfig>>,
 }
 
 /// How a step ended.
@@ -232,6 +234,7 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
     }
     io.masker = Masker::new(secret_values);
     io.secrets = secrets;
+    io.github = request.github;
     io.declared_outputs = Some(info.outputs.iter().map(|o| o.name.clone()).collect::<BTreeSet<_>>());
     let setup = StepSetup {
         io,

@@ -7,6 +7,7 @@ mod act;
 mod authoring;
 mod cli;
 mod contract;
+mod github;
 mod guests;
 mod hostile;
 mod pipeline;

@@ -298,6 +298,7 @@ fn request(wasm: &Path, case: &Case, base: &Path, url: &str) -> Result<StepReque
         resolve: HashMap::new(),
         tls: crate::sandbox::net::tls_config(&[]).map_err(|e| Error::Runtime(e.to_string()))?,
         artifacts: None,
+        github: None,
     })
 }
 

@@ -112,6 +112,8 @@ pub struct PipelineEnv {
     pub context: StepContext,
     /// Values of secrets named in `allow.secrets`, by name.
     pub secret_values: HashMap<String, String>,
+    /// Where and as whom steps' GitHub calls go (each step still needs `allow.github`).
+    pub github: Arc<crate::github::GithubConfig>,
 }
 
 /// The record of one step, as expressions see it under `steps.<id>`.
@@ -579,6 +581,7 @@ impl Run<'_> {
             resolve: HashMap::new(),
             tls: self.env.tls.clone(),
             artifacts: Some(self.env.artifacts.clone()),
+            github: Some(self.env.github.clone()),
         };
         let sink = self.env.mode_sink(label);
         let result = step::run(&self.env.runtime, request, sink).await?;

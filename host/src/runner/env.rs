@@ -2,7 +2,9 @@
 //! granted secrets, all from the environment.
 
 use crate::bindings::tollgate::plugin::types::StepContext;
+use crate::github::{DEFAULT_API_URL, GithubConfig, RetryPolicy};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Running under GitHub Actions (or act)?
 pub fn under_actions() -> bool {
@@ -77,4 +79,22 @@ pub fn secret_values(names: &[String]) -> std::collections::HashMap<String, Stri
         .iter()
         .filter_map(|n| std::env::var(n).ok().map(|v| (n.clone(), v)))
         .collect()
+}
+
+/// Where and as whom the host makes a step's GitHub calls: `GITHUB_API_URL` (default
+/// `https://api.github.com`; a GitHub Enterprise Server URL keeps its `/api/v3`), the token
+/// from `GITHUB_TOKEN` or the action's `github-token` input, and `GITHUB_REPOSITORY`.
+/// `TOLLGATE_GITHUB_RETRY_BUDGET` (a duration, e.g. `30s`) bounds the time one call may
+/// spend waiting between retries (default 5m; a step's `--timeout` bounds it anyway).
+pub fn github_config() -> Result<Arc<GithubConfig>, tollgate_vocab::Invalid> {
+    let mut retry = RetryPolicy::default();
+    if let Some(budget) = env("TOLLGATE_GITHUB_RETRY_BUDGET") {
+        retry.budget = tollgate_vocab::duration::parse_duration(budget.trim())?;
+    }
+    Ok(Arc::new(GithubConfig {
+        api_url: env("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_string()),
+        token: env("GITHUB_TOKEN").or_else(|| action_input("github-token")),
+        repository: env("GITHUB_REPOSITORY"),
+        retry,
+    }))
 }

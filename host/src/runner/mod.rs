@@ -3,7 +3,8 @@
 //! `$GITHUB_STEP_SUMMARY`. Locally it renders a readable terminal report instead, or
 //! JSON with `--json`.
 //!
-//! - [`env`]: what the runner tells us (run context, action inputs, secret values).
+//! - [`env`]: what the runner tells us (run context, action inputs, secret values, GitHub
+//!   API URL, token and repository).
 //! - [`printer`]: the one neutraliser and every line printed while a step runs.
 //! - [`report`]: how a finished step or pipeline is reported (runner files, text, JSON).
 //! - [`describe`]: a plugin's self-description for people and machines.
@@ -13,7 +14,7 @@ pub mod env;
 pub mod printer;
 pub mod report;
 
-pub use env::{action_input, action_list, context, default_artifacts_dir, secret_values};
+pub use env::{action_input, action_list, context, default_artifacts_dir, github_config, secret_values};
 pub use printer::{Printer, mask_secrets, neutralise, print_error, print_text};
 pub use report::{print_case_results, print_json, report, report_pipeline};
 

@@ -135,6 +135,24 @@ impl NetPolicy {
             ));
             return Err(HttpError::HttpRequestDenied);
         }
+        self.connect_host_origin(scheme, host, port, timeout).await
+    }
+
+    /// Resolve and connect to one of the host's own origins (the GitHub API): no plugin
+    /// grant is consulted, but the address rules, `--resolve`, `--ca-cert` trust and the
+    /// timeout apply as to plugin connections.
+    pub async fn connect_host_origin(
+        &self,
+        scheme: Scheme,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<Conn, HttpError> {
+        let origin = format!(
+            "{}://{}:{port}",
+            if scheme == Scheme::Https { "https" } else { "http" },
+            host
+        );
         let addrs = self.resolve_host(host, port).await?;
         if let Some((ip, why)) = addrs
             .iter()

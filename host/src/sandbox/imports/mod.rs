@@ -15,6 +15,7 @@ pub use artifacts::{MAX_ARTIFACT_BYTES, MAX_ARTIFACTS_TOTAL};
 use crate::artifacts::StepArtifacts;
 use crate::bindings::tollgate::plugin::types;
 use crate::events::{Event, Sink};
+use crate::github::{Client, GithubConfig, GithubError};
 use crate::sandbox::net::NetPolicy;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -85,6 +86,11 @@ pub struct StepIo {
     pub artifacts: Option<StepArtifacts>,
     /// What the plugin has produced so far.
     pub produced: Produced,
+    /// Where and as whom GitHub calls go; `None` (describe, authoring cases) answers them
+    /// `unavailable`.
+    pub github: Option<Arc<GithubConfig>>,
+    /// The GitHub client, made on the first call.
+    github_client: Option<Result<Client, GithubError>>,
     log_bytes: usize,
     outputs_bytes: usize,
     artifact_bytes: usize,
@@ -103,6 +109,8 @@ impl StepIo {
             net,
             artifacts: None,
             produced: Produced::default(),
+            github: None,
+            github_client: None,
             log_bytes: 0,
             outputs_bytes: 0,
             artifact_bytes: 0,
