@@ -164,8 +164,9 @@ async fn plugin_compile_fills_the_cache_a_run_reads() {
 }
 
 /// The guide's HTTP example, per language: a status read from a URL the plugin may reach
-/// only when the step grants it (it requests `http://127.0.0.1:*` and the case grants the
-/// local server's origin, or not).
+/// only when the step grants it (it requests `http://127.0.0.1:*`; the first case grants
+/// the local server's origin, the second only another port, so the request is denied at
+/// run time, by the host).
 const HTTP_CASES: &str = r#"
 serve:
   - path: /status
@@ -176,9 +177,10 @@ cases:
     allow: {net: ["${{ serve.url }}"]}
     expect:
       status: passed
-      outputs: {status: green}
-  - name: without the grant the request never leaves
+      outputs: {health: green}
+  - name: a request to an origin the step does not grant never leaves
     with: {url: "${{ serve.url }}/status"}
+    allow: {net: ["http://127.0.0.1:1"]}
     expect:
       status: STATUS_WHEN_DENIED
       logs: ["denied"]
@@ -197,7 +199,7 @@ class WitWorld(wit_world.WitWorld):
             version="0.1.0",
             summary="Reads a status.",
             inputs=[tollgate.input("url", "string", "The status URL.", required=True)],
-            outputs=[tollgate.output("status", "The status field.")],
+            outputs=[tollgate.output("health", "The status field.")],
             capabilities=[tollgate.net("http://127.0.0.1:*", "reads the status")],
         )
 
@@ -208,7 +210,7 @@ class WitWorld(wit_world.WitWorld):
             r.raise_for_status()
         except http.HttpError as e:
             raise e.plugin_error()
-        tollgate.set_output("status", r.json()["status"])
+        tollgate.set_output("health", r.json()["status"])
         return tollgate.passed("read the status")
 "#;
 
@@ -221,7 +223,7 @@ export function describe() {
     version: '0.1.0',
     summary: 'Reads a status.',
     inputs: [{ name: 'url', kind: 'string', required: true, doc: 'The status URL.', grantsOrigins: false }],
-    outputs: [{ name: 'status', doc: 'The status field.' }],
+    outputs: [{ name: 'health', doc: 'The status field.' }],
     capabilities: [
       { capability: { tag: 'net', val: 'http://127.0.0.1:*' }, reason: 'reads the status', optional: false },
     ],
@@ -237,7 +239,7 @@ export async function run(inputs, context) {
     throw { tag: 'peer', val: `${url}: ${e.message}` };
   }
   const data = await res.json();
-  setOutput('status', data.status);
+  setOutput('health', data.status);
   return { status: 'passed', message: 'read the status' };
 }
 "#;
@@ -248,10 +250,18 @@ async fn non_rust_template(lang: &str, app_file: &str, http_app: &str, denied_st
     let parent = tempfile::tempdir().unwrap();
     let name = format!("hello-{lang}");
     let project = new_project(parent.path(), &name, lang).await;
-    assert!(project.join("wit/deps/tollgate.wit").is_file(), "the project has its WIT");
+    assert!(
+        project.join("wit/deps/tollgate.wit").is_file(),
+        "the project has its WIT"
+    );
     if let Some((program, args)) = prepare.split_first() {
         let status = Command::new(program).args(args).current_dir(&project).status().unwrap();
-        assert!(status.success(), "`{}` failed in {}", prepare.join(" "), project.display());
+        assert!(
+            status.success(),
+            "`{}` failed in {}",
+            prepare.join(" "),
+            project.display()
+        );
     }
 
     let run = run_cmd(tollgate_in(&project).args(["plugin", "test"])).await;

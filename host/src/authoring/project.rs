@@ -169,7 +169,14 @@ pub struct Built {
 pub async fn build(runtime: &Runtime, dir: &Path, sink: Arc<dyn Sink>) -> Result<Built> {
     let dir = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
     let lang = Lang::detect(&dir)?;
-    let staged = dir.join(".tollgate-build.wasm");
+    // Staged under the project's name, which messages about a broken build show.
+    let stage = dir.join(".tollgate");
+    std::fs::create_dir_all(&stage).map_err(|e| Error::io(&stage, e))?;
+    let project = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staged = stage.join(format!("{project}.wasm"));
     match lang {
         Lang::Rust => {
             let artifact = cargo_build(&dir)?;
@@ -221,6 +228,7 @@ pub async fn build(runtime: &Runtime, dir: &Path, sink: Arc<dyn Sink>) -> Result
     .await?;
     let wasm = dir.join(format!("{}.wasm", info.name));
     std::fs::rename(&staged, &wasm).map_err(|e| Error::io(&wasm, e))?;
+    let _ = std::fs::remove_dir(&stage);
     let size = std::fs::metadata(&wasm).map_err(|e| Error::io(&wasm, e))?.len();
     Ok(Built {
         wasm,
