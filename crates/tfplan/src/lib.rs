@@ -269,7 +269,9 @@ impl Plan {
     }
 
     /// `text` with every sensitive value of the plan (4 characters or more) replaced by
-    /// [`SENSITIVE`]: a last pass over finished output.
+    /// [`SENSITIVE`]: a last pass over finished output. Values holding a line break, a
+    /// backtick, `<`, `>` or `&` are left to the masked views, so the pass can never open or
+    /// close a code block, a tag or an entity in finished Markdown.
     pub fn scrub(&self, text: &str) -> String {
         self.redactor.scrub(text, SENSITIVE)
     }

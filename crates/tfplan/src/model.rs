@@ -517,3 +517,48 @@ where
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_list_has_a_kind() {
+        let kind =
+            |words: &[&str]| ChangeKind::from_actions(&words.iter().map(|w| Action::parse(w)).collect::<Vec<_>>());
+        assert_eq!(kind(&["no-op"]), ChangeKind::NoOp);
+        assert_eq!(kind(&[]), ChangeKind::NoOp);
+        assert_eq!(
+            kind(&["delete", "create"]),
+            ChangeKind::Replace(ReplaceOrder::DeleteThenCreate)
+        );
+        assert_eq!(
+            kind(&["create", "delete"]),
+            ChangeKind::Replace(ReplaceOrder::CreateThenDelete)
+        );
+        assert_eq!(
+            kind(&["create", "forget"]),
+            ChangeKind::Replace(ReplaceOrder::CreateThenForget)
+        );
+        assert!(!kind(&["create", "forget"]).destroys());
+        assert_eq!(kind(&["forget"]), ChangeKind::Forget);
+        assert_eq!(kind(&["read"]), ChangeKind::Read);
+        assert_eq!(
+            kind(&["update", "update"]),
+            ChangeKind::Other(vec!["update".into(), "update".into()])
+        );
+        for reason in [
+            "delete_because_count_index",
+            "delete_because_wrong_repetition",
+            "delete_because_no_module",
+            "delete_because_no_move_target",
+            "read_because_config_unknown",
+            "read_because_check_nested",
+        ] {
+            let r = ActionReason::parse(reason);
+            assert!(!matches!(r, ActionReason::Other(_)), "{reason}");
+            assert_eq!(r.as_str(), reason);
+        }
+        assert_eq!(ActionReason::parse("later_reason").explain(), "later_reason");
+    }
+}

@@ -18,7 +18,14 @@ pub(crate) const MIN_CONTAINED: usize = 4;
 pub(crate) struct Redactor {
     exact: BTreeSet<String>,
     contained: Option<AhoCorasick>,
+    /// For [`Redactor::scrub`]: needles that cannot span or break markup (no line breaks,
+    /// backticks, angle brackets or ampersands), so scrubbing finished Markdown or HTML can
+    /// never open or close a code block, a tag or an entity.
+    scrubber: Option<AhoCorasick>,
 }
+
+/// Characters that carry structure in Markdown and HTML.
+const STRUCTURAL: &[char] = &['\n', '\r', '`', '<', '>', '&'];
 
 impl Redactor {
     pub fn new(found: BTreeSet<String>) -> Redactor {
@@ -40,12 +47,19 @@ impl Redactor {
             exact.insert(text);
         }
         let long: Vec<&String> = exact.iter().filter(|t| t.chars().count() >= MIN_CONTAINED).collect();
-        let contained = if long.is_empty() {
-            None
-        } else {
-            AhoCorasick::new(long).ok()
+        let inert: Vec<&String> = long.iter().copied().filter(|t| !t.contains(STRUCTURAL)).collect();
+        let build = |needles: Vec<&String>| {
+            if needles.is_empty() {
+                None
+            } else {
+                AhoCorasick::new(needles).ok()
+            }
         };
-        Redactor { exact, contained }
+        Redactor {
+            contained: build(long),
+            scrubber: build(inert),
+            exact,
+        }
     }
 
     /// Whether `text` is, or contains, a sensitive value.
@@ -53,9 +67,10 @@ impl Redactor {
         self.exact.contains(text) || self.contained.as_ref().is_some_and(|ac| ac.is_match(text))
     }
 
-    /// `text` with every sensitive value of `MIN_CONTAINED` characters or more replaced.
+    /// `text` with every sensitive value of `MIN_CONTAINED` characters or more replaced (those
+    /// without structural characters: see `scrubber`).
     pub fn scrub(&self, text: &str, marker: &str) -> String {
-        match &self.contained {
+        match &self.scrubber {
             Some(ac) => {
                 let patterns = ac.patterns_len();
                 ac.replace_all(text, &vec![marker; patterns])
@@ -135,6 +150,24 @@ mod tests {
         assert!(!r.hides("10.0.0.0/16"));
         assert!(!r.hides("plain"));
         assert_eq!(r.scrub("a hunter2-long b", "(sensitive)"), "a (sensitive) b");
+    }
+
+    #[test]
+    fn scrubbing_never_touches_markup() {
+        let r = Redactor::new(
+            [
+                "\n```diff".to_string(),
+                "</details>".to_string(),
+                "token-1234".to_string(),
+            ]
+            .into(),
+        );
+        let md = "x\n```diff\n+ a = token-1234\n```\n</details>\n";
+        assert_eq!(
+            r.scrub(md, "(sensitive)"),
+            "x\n```diff\n+ a = (sensitive)\n```\n</details>\n"
+        );
+        assert!(r.hides("</details>"), "values are still masked by leaf");
     }
 
     #[test]
