@@ -672,3 +672,47 @@ async fn random_faults_end_with_exactly_the_expected_state() {
     expected.sort();
     assert_eq!(issues, expected, "faults: {stats}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipeline_steps_call_github_with_their_own_grants() {
+    let peer = Peer::start().await;
+    peer.seed_pull(9).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pipeline.yml");
+    let probe = guest("github-probe");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+steps:
+  - id: comment
+    uses: {probe}
+    with: {{ calls: '[{{"call": "create-comment", "issue": 9, "body": "from a pipeline"}}]' }}
+    allow: {{ github: [pull-requests:write] }}
+  - id: ungranted
+    uses: {probe}
+    with: {{ calls: '[{{"call": "create-issue", "title": "t", "body": "b", "labels": []}}]' }}
+outputs:
+  comment: ${{{{ steps.comment.outputs.result }}}}
+  ungranted: ${{{{ steps.ungranted.outputs.result }}}}
+"#
+        ),
+    )
+    .unwrap();
+    let mut cmd = tollgate();
+    cmd.current_dir(dir.path())
+        .args(["pipeline", "run", "--json"])
+        .arg(&file)
+        .env("GITHUB_API_URL", peer.url(""))
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", REPOSITORY);
+    let run = run_cmd(&mut cmd).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let output = |name: &str| -> Value { serde_json::from_str(run.json()["outputs"][name].as_str().unwrap()).unwrap() };
+    assert_eq!(output("comment")[0]["ok"]["body"], "from a pipeline", "{run:#?}");
+    assert_eq!(output("ungranted")[0]["err"]["kind"], "denied");
+    let comments = peer.comments(9).await;
+    assert_eq!(comments.len(), 1);
+    let posts = peer.requests().await.iter().filter(|r| r["method"] == "POST").count();
+    assert_eq!(posts, 1, "the ungranted step reached nothing");
+}
