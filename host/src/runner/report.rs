@@ -350,6 +350,35 @@ fn pipeline_markdown(result: &crate::pipeline::PipelineResult) -> String {
     md
 }
 
+/// The results of `tollgate plugin test`: one line per case, what differed and the step's
+/// log under a failed one, then the tally.
+pub fn print_case_results(results: &[crate::authoring::cases::CaseResult]) {
+    let mut lines = Vec::new();
+    for result in results {
+        if result.failures.is_empty() {
+            lines.push(Line::Text(format!("ok    {}", result.name)));
+            continue;
+        }
+        lines.push(Line::Text(format!("FAIL  {}", result.name)));
+        for failure in &result.failures {
+            lines.extend(failure.lines().map(|l| Line::Text(format!("      {l}"))));
+        }
+        if !result.log.is_empty() {
+            lines.push(Line::Text("      log:".into()));
+            for entry in &result.log {
+                lines.extend(entry.lines().map(|l| Line::Text(format!("        {l}"))));
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| !r.failures.is_empty()).count();
+    lines.push(Line::Text(format!(
+        "{} cases: {} passed, {failed} failed",
+        results.len(),
+        results.len() - failed
+    )));
+    print(Stream::Stdout, &lines);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,33 +410,4 @@ mod tests {
             "{text:?}"
         );
     }
-}
-
-/// The results of `tollgate plugin test`: one line per case, what differed and the step's
-/// log under a failed one, then the tally.
-pub fn print_case_results(results: &[crate::authoring::cases::CaseResult]) {
-    let mut lines = Vec::new();
-    for result in results {
-        if result.failures.is_empty() {
-            lines.push(Line::Text(format!("ok    {}", result.name)));
-            continue;
-        }
-        lines.push(Line::Text(format!("FAIL  {}", result.name)));
-        for failure in &result.failures {
-            lines.extend(failure.lines().map(|l| Line::Text(format!("      {l}"))));
-        }
-        if !result.log.is_empty() {
-            lines.push(Line::Text("      log:".into()));
-            for entry in &result.log {
-                lines.extend(entry.lines().map(|l| Line::Text(format!("        {l}"))));
-            }
-        }
-    }
-    let failed = results.iter().filter(|r| !r.failures.is_empty()).count();
-    lines.push(Line::Text(format!(
-        "{} cases: {} passed, {failed} failed",
-        results.len(),
-        results.len() - failed
-    )));
-    print(Stream::Stdout, &lines);
 }
