@@ -90,96 +90,41 @@ pub async fn load(
     Ok((loaded, info))
 }
 
-/// Most inputs, outputs or capability requests a plugin may declare.
-pub const MAX_DECLARED: usize = 64;
-/// Longest name (plugin, input, output) or version.
-pub const MAX_NAME: usize = 64;
-/// Longest summary, doc or reason.
-pub const MAX_DOC: usize = 4 << 10;
-/// Outputs the host sets on every step.
-pub const RESERVED_OUTPUTS: &[&str] = &["status", "message", "outputs"];
-/// Longest default value (JSON).
-pub const MAX_DEFAULT: usize = 64 << 10;
+pub use tollgate_vocab::plugin::{MAX_DECLARED, MAX_DEFAULT, MAX_DOC, MAX_NAME, RESERVED_OUTPUTS};
 
 /// Check what `describe` returned before anything uses it: it is plugin-written, so its
-/// sizes are capped and its names are restricted to what runner files and flags can carry.
+/// sizes are capped and its names are restricted to what runner files and flags can carry
+/// (`tollgate_vocab::plugin`, which the SDK's `MockHost` checks with too).
 fn validate_info(plugin: &str, info: &PluginInfo) -> Result<()> {
-    let invalid = |reason: String| Error::InvalidPlugin {
+    use tollgate_vocab::plugin::{Declared, Field, check_declared};
+    let declared = Declared {
+        name: &info.name,
+        version: &info.version,
+        summary: &info.summary,
+        inputs: info
+            .inputs
+            .iter()
+            .map(|i| Field {
+                name: &i.name,
+                doc: &i.doc,
+                default: i.default.as_deref(),
+            })
+            .collect(),
+        outputs: info
+            .outputs
+            .iter()
+            .map(|o| Field {
+                name: &o.name,
+                doc: &o.doc,
+                default: None,
+            })
+            .collect(),
+        reasons: info.capabilities.iter().map(|c| c.reason.as_str()).collect(),
+    };
+    check_declared(&declared).map_err(|reason| Error::InvalidPlugin {
         plugin: plugin.to_string(),
         reason,
-    };
-    let counts = [
-        ("inputs", info.inputs.len()),
-        ("outputs", info.outputs.len()),
-        ("capability requests", info.capabilities.len()),
-    ];
-    if let Some((what, n)) = counts.iter().find(|(_, n)| *n > MAX_DECLARED) {
-        return Err(invalid(format!("it declares {n} {what}; the limit is {MAX_DECLARED}")));
-    }
-    let names = info
-        .outputs
-        .iter()
-        .map(|o| o.name.as_str())
-        .chain(info.inputs.iter().map(|i| i.name.as_str()));
-    for name in names.chain([info.name.as_str()]) {
-        let ok = !name.is_empty()
-            && name.len() <= MAX_NAME
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !ok {
-            return Err(invalid(format!(
-                "it declares the name `{name}`; names are 1-{MAX_NAME} letters, digits, `-` and `_`"
-            )));
-        }
-    }
-    // The host writes `status`, `message` and `outputs` itself, and the runner reads
-    // output names without regard to case.
-    let mut seen = std::collections::HashSet::new();
-    for output in &info.outputs {
-        let folded = output.name.to_ascii_lowercase();
-        if RESERVED_OUTPUTS.contains(&folded.as_str()) || !seen.insert(folded) {
-            return Err(invalid(format!(
-                "it declares the output `{}` twice or under a name the host reserves ({}); names are compared without case",
-                output.name,
-                RESERVED_OUTPUTS.join(", ")
-            )));
-        }
-    }
-    let version_ok = !info.version.is_empty()
-        && info.version.len() <= MAX_NAME
-        && info
-            .version
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b));
-    if !version_ok {
-        return Err(invalid(format!(
-            "its version `{}` is not a version (1-{MAX_NAME} of letters, digits, `.-+_`)",
-            info.version
-        )));
-    }
-    let docs = [info.summary.as_str()]
-        .into_iter()
-        .chain(info.inputs.iter().map(|i| i.doc.as_str()))
-        .chain(info.outputs.iter().map(|o| o.doc.as_str()))
-        .chain(info.capabilities.iter().map(|c| c.reason.as_str()));
-    if let Some(doc) = docs.into_iter().find(|d| d.len() > MAX_DOC) {
-        return Err(invalid(format!(
-            "a summary, doc or reason is {} bytes; the limit is {MAX_DOC}",
-            doc.len()
-        )));
-    }
-    if let Some(input) = info
-        .inputs
-        .iter()
-        .find(|i| i.default.as_ref().is_some_and(|d| d.len() > MAX_DEFAULT))
-    {
-        return Err(invalid(format!(
-            "the default of input `{}` is larger than {MAX_DEFAULT} bytes",
-            input.name
-        )));
-    }
-    Ok(())
+    })
 }
 
 /// Run one step.
@@ -203,9 +148,7 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
     }
     let effective = intersect(&name, &grants, &info.capabilities)?;
     for unused in &effective.unused {
-        sink.emit(Event::host_notice(format!(
-            "{name} did not request {unused}; not granted"
-        )));
+        sink.emit(Event::host_notice(tollgate_vocab::grant::not_requested(&name, unused)));
     }
     let mut secrets = HashMap::new();
     for secret in &effective.secrets {
@@ -251,7 +194,7 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
     for line in stdio.lines() {
         sink.emit(Event::Log {
             level: Level::Debug,
-            message: format!("stdout: {line}"),
+            message: format!("output: {line}"),
             host: false,
         });
     }
@@ -333,7 +276,10 @@ fn predicate(
 const LAST_WORDS_LINES: usize = 12;
 
 fn with_last_words(reason: String, stdio: &str) -> String {
-    let lines: Vec<&str> = stdio.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = stdio
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !is_runtime_noise(l))
+        .collect();
     if lines.is_empty() {
         return reason;
     }
@@ -343,6 +289,17 @@ fn with_last_words(reason: String, stdio: &str) -> String {
         .map(|l| format!("    {}", l.chars().take(300).collect::<String>()))
         .collect();
     format!("{reason}\n  its last output (stdout/stderr):\n{}", quoted.join("\n"))
+}
+
+/// Lines a guest language's runtime prints around every uncaught exception (the Rust
+/// panic that componentize-py turns it into, SpiderMonkey's abort): they would crowd the
+/// plugin's own traceback out of the quoted tail.
+fn is_runtime_noise(line: &str) -> bool {
+    let line = line.trim_start();
+    (line.starts_with("thread '") && line.contains("' panicked at "))
+        || line.starts_with("note: run with `RUST_BACKTRACE=1`")
+        || line.starts_with("Redirecting call to abort() to mozalloc_abort")
+        || line == "Python function threw an unexpected exception"
 }
 
 fn mask_error(masker: &Masker, error: PluginError) -> PluginError {

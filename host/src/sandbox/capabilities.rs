@@ -8,6 +8,7 @@ use crate::bindings::tollgate::plugin::types::{Capability, CapabilityRequest, Gi
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
+use tollgate_vocab::grant::Needed;
 pub use tollgate_vocab::origin::{OriginPattern, Scheme, normalize_host};
 
 /// The WIT's GitHub permission for the vocabulary's (the two enums name the same six).
@@ -178,11 +179,11 @@ impl Effective {
 /// Intersect `grants` with `requests`; a required request without a grant is an error.
 pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) -> Result<Effective> {
     let mut eff = Effective::default();
-    let missing = |capability: String, reason: &str, hint: String| Error::MissingGrant {
+    let missing = |needed: &Needed<'_>, reason: &str| Error::MissingGrant {
         plugin: plugin.to_string(),
-        capability,
+        capability: needed.words(),
         reason: reason.to_string(),
-        hint,
+        hint: needed.hint(),
     };
     let (mut wants_read, mut wants_write) = (false, false);
     let mut required_net = Vec::new();
@@ -191,7 +192,7 @@ pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) 
             Capability::Net(pattern) => {
                 let pattern = OriginPattern::parse(pattern).map_err(|e| Error::InvalidPlugin {
                     plugin: plugin.to_string(),
-                    reason: format!("it requests a malformed origin: {e}"),
+                    reason: tollgate_vocab::plugin::malformed_origin(&e),
                 })?;
                 if !request.optional {
                     required_net.push((pattern.clone(), request.reason.clone()));
@@ -223,46 +224,25 @@ pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) 
             }
         };
         if !granted && !request.optional {
-            let (what, hint) = match &request.capability {
-                Capability::Read => (
-                    "read access to files".to_string(),
-                    "add `--allow-read DIR` / `allow-read:`".to_string(),
-                ),
-                Capability::Write => (
-                    "write access to a directory".to_string(),
-                    "add `--allow-write DIR` / `allow-write:`".to_string(),
-                ),
-                Capability::Secret(name) => (
-                    format!("the secret `{name}`"),
-                    format!("add `--secret {name}` / `secrets: {name}` and set the environment variable {name}"),
-                ),
-                Capability::Github(p) => {
-                    let p = github_permission_name(*p);
-                    (
-                        format!("the GitHub permission {p}"),
-                        format!("add `--allow-github {p}` / `allow-github: {p}` and `permissions:` in the job"),
-                    )
-                }
+            let needed = match &request.capability {
+                Capability::Read => Needed::Read,
+                Capability::Write => Needed::Write,
+                Capability::Secret(name) => Needed::Secret(name),
+                Capability::Github(p) => Needed::Github(from_wit(*p)),
                 Capability::Net(_) => continue,
             };
-            return Err(missing(what, &request.reason, hint));
+            return Err(missing(&needed, &request.reason));
         }
     }
     // A plugin's required origins are alternatives (`http://*` or `https://*`): one
     // granted origin under any of them lets it do its work.
-    if let Some((first, reason)) = required_net.first()
+    if let Some((_, reason)) = required_net.first()
         && !required_net
             .iter()
             .any(|(r, _)| grants.net.iter().any(|g| g.overlaps(r)))
     {
-        let wanted: Vec<String> = required_net.iter().map(|(r, _)| r.to_string()).collect();
-        return Err(missing(
-            format!("network access ({})", wanted.join(" or ")),
-            reason,
-            format!(
-                "add `--allow-net ORIGIN` for each origin it must reach (e.g. `--allow-net {first}`), or `allow-net:` in the workflow"
-            ),
-        ));
+        let wanted: Vec<OriginPattern> = required_net.iter().map(|(r, _)| r.clone()).collect();
+        return Err(missing(&Needed::Net(&wanted), reason));
     }
     eff.net_granted = grants
         .net
@@ -283,7 +263,7 @@ pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) 
         }
     }
     for s in grants.secrets.iter().filter(|s| !eff.secrets.contains(s)) {
-        eff.unused.push(format!("the secret `{s}`"));
+        eff.unused.push(Needed::Secret(s).words());
     }
     Ok(eff)
 }
@@ -351,6 +331,25 @@ mod tests {
         assert!(!eff.dirs[0].writable);
         let eff = intersect("p", &grants, &[req(Capability::Write)]).unwrap();
         assert!(eff.dirs[0].writable);
+    }
+
+    /// `error.rs` spells these two messages in its `#[error]` attributes; the SDK's `MockHost`
+    /// says them through `tollgate_vocab`. Keep the two the same.
+    #[test]
+    fn host_errors_read_as_the_vocabulary_says() {
+        let err = intersect("p", &Grants::default(), &[req(Capability::Read)]).unwrap_err();
+        let needed = Needed::Read;
+        assert_eq!(
+            err.to_string(),
+            tollgate_vocab::grant::missing("p", &needed.words(), "test", &needed.hint())
+        );
+        let bad = req(Capability::Net("ftp://x".into()));
+        let err = intersect("p", &Grants::default(), &[bad]).unwrap_err();
+        let e = OriginPattern::parse("ftp://x").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            tollgate_vocab::plugin::invalid("p", &tollgate_vocab::plugin::malformed_origin(&e))
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use tollgate_vocab::OriginPattern;
+use tollgate_vocab::input;
 
 /// An input value as the workflow gave it.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +41,7 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Gi
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         return Err(Error::InvalidInput {
             input: unknown.clone(),
-            message: format!("{plugin} has no such input; it takes: {}", names.join(", ")),
+            message: input::unknown(plugin, &names),
         });
     }
     let mut resolved = Resolved::default();
@@ -60,19 +61,19 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Gi
             None => match &spec.default {
                 Some(json) => serde_json::from_str(json).map_err(|e| Error::InvalidPlugin {
                     plugin: plugin.to_string(),
-                    reason: format!("the default of input `{}` is not JSON: {e}", spec.name),
+                    reason: input::default_not_json(&spec.name, &e),
                 })?,
                 None if spec.required => {
                     return Err(Error::InvalidInput {
                         input: spec.name.clone(),
-                        message: format!("{plugin} requires it ({}); pass `--with {}=…`", spec.doc, spec.name),
+                        message: input::required(plugin, &spec.name, &spec.doc),
                     });
                 }
                 None => continue,
             },
         };
         if let Some(authored) = authored.filter(|_| spec.grants_origins) {
-            collect_origins(&authored, &mut resolved.origins);
+            input::collect_origins(&authored, &mut resolved.origins);
         }
         resolved.inputs.push(Input {
             name: spec.name.clone(),
@@ -95,48 +96,19 @@ fn typed(spec: &InputSpec, given: Given) -> Result<Value> {
         }
         Given::Value(value) | Given::Templated { value, .. } => value,
     };
-    let kind_ok = match (spec.kind, &value) {
-        (ValueKind::Any, _) => true,
-        (ValueKind::String, Value::String(_)) => true,
-        (ValueKind::Number, Value::Number(_)) => true,
-        (ValueKind::Boolean, Value::Bool(_)) => true,
-        (ValueKind::Duration, Value::String(_) | Value::Number(_)) => true,
-        (ValueKind::List, Value::Array(_)) => true,
-        (ValueKind::Object, Value::Object(_)) => true,
-        // A scalar written where a string is expected (`retries: 3` for a string input).
-        (ValueKind::String, Value::Number(_) | Value::Bool(_)) => {
-            return Ok(Value::String(value.to_string()));
-        }
-        _ => false,
-    };
-    if !kind_ok {
-        return Err(invalid(format!("expected {}, got {value}", kind_name(spec.kind))));
-    }
-    Ok(value)
+    kind(spec.kind).check(value).map_err(invalid)
 }
 
-fn kind_name(kind: ValueKind) -> &'static str {
+/// The vocabulary's kind for the WIT's (the two enums name the same seven).
+fn kind(kind: ValueKind) -> input::Kind {
     match kind {
-        ValueKind::String => "a string",
-        ValueKind::Number => "a number",
-        ValueKind::Boolean => "true or false",
-        ValueKind::Duration => "a duration such as `5s`",
-        ValueKind::List => "a list",
-        ValueKind::Object => "a mapping",
-        ValueKind::Any => "any value",
-    }
-}
-
-fn collect_origins(value: &Value, out: &mut Vec<OriginPattern>) {
-    match value {
-        Value::String(s) => {
-            if let Some(origin) = OriginPattern::of_url(s).ok().filter(|o| !out.contains(o)) {
-                out.push(origin);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_origins(v, out)),
-        Value::Object(map) => map.values().for_each(|v| collect_origins(v, out)),
-        _ => {}
+        ValueKind::String => input::Kind::String,
+        ValueKind::Number => input::Kind::Number,
+        ValueKind::Boolean => input::Kind::Boolean,
+        ValueKind::Duration => input::Kind::Duration,
+        ValueKind::List => input::Kind::List,
+        ValueKind::Object => input::Kind::Object,
+        ValueKind::Any => input::Kind::Any,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The mock host's state on the current thread, and its side of every import.
 
-use super::policy::{self, Effective, Grants, Pattern};
+use super::policy::{self, Effective, Grants};
 use super::{
     Annotation, Artifact, Certificate, GithubAnswer, GithubCall, MockHost, MockRequest, MockResponse, Outcome, sha256,
 };
@@ -8,6 +8,7 @@ use crate::http::{HttpError, Response};
 use crate::{Level, Location, Plugin, PluginError, RunReport, StepContext};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use tollgate_vocab::OriginPattern;
 
 const MAX_LOG_BYTES: usize = 4 << 20;
 const MAX_OUTPUT_BYTES: usize = 1 << 20;
@@ -114,12 +115,12 @@ pub fn run<P: Plugin>(mock: MockHost) -> Outcome {
         Ok(r) => r,
         Err(e) => return refused(e),
     };
-    let mut net: Vec<Pattern> = mock
+    let mut net: Vec<OriginPattern> = mock
         .origins
         .iter()
-        .map(|o| Pattern::parse(o).expect("checked by grant_origin"))
+        .map(|o| OriginPattern::parse(o).expect("checked by grant_origin"))
         .collect();
-    net.extend(resolved.origins.iter().filter_map(|o| Pattern::parse(o).ok()));
+    net.extend(resolved.origins);
     let grants = Grants {
         net,
         secrets: &mock.secrets,
@@ -141,7 +142,7 @@ pub fn run<P: Plugin>(mock: MockHost) -> Outcome {
     let notices = effective
         .unused
         .iter()
-        .map(|u| format!("{} did not request {u}; not granted", info.name))
+        .map(|u| tollgate_vocab::grant::not_requested(&info.name, u))
         .collect();
     let context = mock.context.unwrap_or_else(|| StepContext {
         step_id: info.name.clone(),
@@ -354,15 +355,16 @@ pub mod secrets {
 /// Whether the step may reach `url`'s origin; otherwise the host's notice is recorded and the
 /// refused origin returned.
 fn check_origin(s: &mut State, url: &str) -> Result<(), String> {
-    let (https, host, port) = policy::target(url)?;
-    let origin = format!("{}://{host}:{port}", if https { "https" } else { "http" });
-    if !s.effective.allows(https, &host, port) {
+    let pattern = OriginPattern::of_url(url).map_err(|e| e.to_string())?;
+    let (scheme, host, port) = pattern.exact().expect("the origin of a URL is exact");
+    let origin = format!("{scheme}://{host}:{port}");
+    if !s.effective.allows(scheme, host, port) {
         s.notice(format!(
             "request to {origin} denied: the step does not grant it; add `--allow-net {origin}` (or `allow-net:` in the workflow)"
         ));
         return Err(origin);
     }
-    if let Some(why) = policy::forbidden(&host) {
+    if let Some(why) = policy::forbidden(host) {
         s.notice(format!(
             "request to {origin} denied: {host} is {why}, which plugins may never reach"
         ));
@@ -475,12 +477,12 @@ pub mod github {
         };
         let (allowed, answer) = with(|s| {
             s.out.github_calls.push(call.clone());
-            let has = |p: P| s.effective.github.iter().any(|g| policy::covers(*g, p));
+            let has = |p: P| s.effective.has_github(p);
             let allowed = has(needed) || alternative.is_some_and(has);
             (allowed, s.github_answer.clone())
         });
         if !allowed {
-            let p = policy::permission_name(needed);
+            let p = policy::github(needed);
             return GithubAnswer::Error(GithubError::Denied(format!(
                 "this step does not grant the GitHub permission {p}; request it in describe and add `--allow-github {p}` / `allow-github: {p}`"
             )));

@@ -67,7 +67,8 @@
 //!   [`MockHost::grant_origin`] or by a URL written in an input that `grants_origins`) *and*
 //!   requested (a URL in a default, or in an [`input_computed`](MockHost::input_computed), grants
 //!   nothing); otherwise it fails with [`HttpError::Denied`](crate::http::HttpError::Denied).
-//!   Literal link-local and cloud-metadata addresses are always refused. A granted request that
+//!   Literal addresses plugins may never reach (cloud metadata, link-local, multicast, and
+//!   IPv6 forms that embed such an IPv4 address; `tollgate_vocab::address`) are always refused. A granted request that
 //!   nothing answers gets a `501` whose body names the method and URL to mock.
 //! - **Outputs** must be declared; they, the summary and the logs are capped as on the host, and
 //!   every secret value is masked (`***`) in logs, annotations, outputs, the summary and the
@@ -161,7 +162,7 @@ impl MockHost {
     /// Grant network access to an origin pattern, like `--allow-net`: `scheme://host[:port]`,
     /// `https://*.example.com`, `http://127.0.0.1:*`. Panics on a malformed pattern.
     pub fn grant_origin(mut self, pattern: &str) -> Self {
-        if let Err(e) = policy::Pattern::parse(pattern) {
+        if let Err(e) = tollgate_vocab::OriginPattern::parse(pattern) {
             panic!("MockHost::grant_origin({pattern:?}): {e}");
         }
         self.origins.push(pattern.to_string());
