@@ -107,14 +107,16 @@ fn build(root: &Path, builtins: &[Builtin]) -> PathBuf {
     target_dir.join("wasm32-wasip2").join("guest")
 }
 
-/// A nested cargo in the workspace root, without the outer build's flags and jobserver
-/// (they are for the host target, not for the guests).
+/// A nested cargo in the workspace root, without the outer build's flags, jobserver and
+/// wrappers (they are for the host target, not for the guests; `cargo clippy` lints the
+/// guests' crates in its own run).
 fn cargo(root: &Path) -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(root);
     for (key, _) in env::vars_os() {
         let key = key.to_string_lossy().into_owned();
-        if key.starts_with("CARGO_") && key != "CARGO_HOME" || key == "RUSTFLAGS" || key == "RUSTC_WRAPPER" {
+        let outer_only = ["RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CLIPPY_ARGS"];
+        if key.starts_with("CARGO_") && key != "CARGO_HOME" || outer_only.contains(&key.as_str()) {
             cmd.env_remove(key);
         }
     }

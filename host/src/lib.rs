@@ -59,7 +59,8 @@ mod contract {
             .find_map(|l| l.strip_prefix("package wasi:http@")?.strip_suffix(';'))
             .expect("deps/http.wit names its package");
         assert!(
-            include_str!("../../wit/authoring/authoring.wit").contains(&format!("wasi:http/outgoing-handler@{version};")),
+            include_str!("../../wit/authoring/authoring.wit")
+                .contains(&format!("wasi:http/outgoing-handler@{version};")),
             "authoring.wit must import the vendored wasi:http version {version}"
         );
         assert!(

@@ -175,6 +175,9 @@ impl Runtime {
         if let Some(loaded) = self.loaded.lock().ok().and_then(|m| m.get(digest).cloned()) {
             return Ok(loaded);
         }
+        // Before the cache, too: an entry compiled by a host that linked more must not
+        // turn into a link error here.
+        crate::sandbox::provided::check(name, bytes)?;
         let component = self.compile_cached(name, bytes, digest)?;
         let instance_pre = self
             .linker
@@ -223,7 +226,6 @@ impl Runtime {
                 return Ok(component);
             }
         }
-        crate::sandbox::provided::check(name, bytes)?;
         let component = Component::new(&self.engine, bytes).map_err(|e| Error::InvalidPlugin {
             plugin: name.to_string(),
             reason: format!("it is not a WebAssembly component: {e:#}"),

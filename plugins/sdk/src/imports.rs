@@ -169,6 +169,8 @@ fn same_signatures() {
     use crate::bindings::tollgate::plugin as b;
     let _: [fn(log::Level, &str); 2] = [log::log, b::log::log];
     let _: [fn(log::Level, &str, &log::Location); 2] = [log::annotate, b::log::annotate];
-    let _: [fn(&str, &str) -> Result<(), String>; 2] = [outputs::set, b::outputs::set];
-    let _: [fn(&str) -> Result<String, String>; 2] = [secrets::get, b::secrets::get];
+    type Set = fn(&str, &str) -> Result<(), String>;
+    type Get = fn(&str) -> Result<String, String>;
+    let _: [Set; 2] = [outputs::set, b::outputs::set];
+    let _: [Get; 2] = [secrets::get, b::secrets::get];
 }

@@ -455,37 +455,22 @@ pub mod artifacts {
 /// `tollgate:plugin/github`.
 pub mod github {
     use super::*;
-    use crate::GithubPermission as P;
     use crate::imports::github::{Comment, Commit, GitRef, GithubError, Issue, PullRequest};
 
     fn call(call: GithubCall) -> GithubAnswer {
-        let needed = call.permission();
-        // Comments live on issues and pull requests alike.
-        let alternative = match needed {
-            P::IssuesRead if matches!(call, GithubCall::ListComments { .. }) => Some(P::PullRequestsRead),
-            P::IssuesWrite
-                if matches!(
-                    call,
-                    GithubCall::CreateComment { .. }
-                        | GithubCall::UpdateComment { .. }
-                        | GithubCall::DeleteComment { .. }
-                ) =>
-            {
-                Some(P::PullRequestsWrite)
-            }
-            _ => None,
-        };
+        // The host's check (`tollgate_vocab::github::Call`): one of the call's accepted
+        // permissions (comments live on issues and pull requests alike), write covering read.
+        let kind = call.kind();
         let (allowed, answer) = with(|s| {
             s.out.github_calls.push(call.clone());
-            let has = |p: P| s.effective.has_github(p);
-            let allowed = has(needed) || alternative.is_some_and(has);
+            let allowed = kind
+                .accepted()
+                .iter()
+                .any(|p| s.effective.has_github(crate::testing::wit_permission(*p)));
             (allowed, s.github_answer.clone())
         });
         if !allowed {
-            let p = policy::github(needed);
-            return GithubAnswer::Error(GithubError::Denied(format!(
-                "this step does not grant the GitHub permission {p}; request it in describe and add `--allow-github {p}` / `allow-github: {p}`"
-            )));
+            return GithubAnswer::Error(GithubError::Denied(kind.denied()));
         }
         // The test's own answer first, outside the borrow: it may log.
         if let Some(answer) = answer.and_then(|f| f(&call)) {

@@ -424,22 +424,45 @@ impl GithubCall {
     /// The permission the call needs: `pull-requests:read` to read a pull request,
     /// `issues:read`/`issues:write` for comments and issues, `contents:read`/`contents:write`
     /// for refs and commits. (On GitHub, commenting on a pull request may use
-    /// `pull-requests:write` instead; the mock accepts either for comments.)
+    /// `pull-requests:write` instead; the mock accepts either for comments.) The host's one
+    /// mapping, `tollgate_vocab::github::Call`, answers.
     pub fn permission(&self) -> GithubPermission {
+        wit_permission(self.kind().required_permission())
+    }
+
+    /// The call without its arguments, as the host checks it.
+    pub(crate) fn kind(&self) -> tollgate_vocab::github::Call {
         use GithubCall::*;
+        use tollgate_vocab::github::Call as K;
         match self {
-            GetPullRequest { .. } => GithubPermission::PullRequestsRead,
-            ListComments { .. } | FindIssues { .. } => GithubPermission::IssuesRead,
-            CreateComment { .. }
-            | UpdateComment { .. }
-            | DeleteComment { .. }
-            | CreateIssue { .. }
-            | UpdateIssue { .. } => GithubPermission::IssuesWrite,
-            GetRef { .. } | GetCommit { .. } => GithubPermission::ContentsRead,
-            CreateRef { .. } | UpdateRef { .. } | CreateCommit { .. } | DeleteRef { .. } => {
-                GithubPermission::ContentsWrite
-            }
+            GetPullRequest { .. } => K::GetPullRequest,
+            ListComments { .. } => K::ListComments,
+            CreateComment { .. } => K::CreateComment,
+            UpdateComment { .. } => K::UpdateComment,
+            DeleteComment { .. } => K::DeleteComment,
+            FindIssues { .. } => K::FindIssues,
+            CreateIssue { .. } => K::CreateIssue,
+            UpdateIssue { .. } => K::UpdateIssue,
+            CreateRef { .. } => K::CreateRef,
+            GetRef { .. } => K::GetRef,
+            UpdateRef { .. } => K::UpdateRef,
+            CreateCommit { .. } => K::CreateCommit,
+            GetCommit { .. } => K::GetCommit,
+            DeleteRef { .. } => K::DeleteRef,
         }
+    }
+}
+
+/// The WIT's GitHub permission for the vocabulary's (the two enums name the same six).
+pub(crate) fn wit_permission(p: tollgate_vocab::GithubPermission) -> GithubPermission {
+    use tollgate_vocab::GithubPermission as P;
+    match p {
+        P::PullRequestsRead => GithubPermission::PullRequestsRead,
+        P::PullRequestsWrite => GithubPermission::PullRequestsWrite,
+        P::IssuesRead => GithubPermission::IssuesRead,
+        P::IssuesWrite => GithubPermission::IssuesWrite,
+        P::ContentsRead => GithubPermission::ContentsRead,
+        P::ContentsWrite => GithubPermission::ContentsWrite,
     }
 }
 
