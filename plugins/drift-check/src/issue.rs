@@ -3,8 +3,8 @@
 //! updated only when the drift's digest changes, closed with a comment when the drift is gone,
 //! and reopened when it comes back. Duplicates from racing runs are closed, keeping the oldest.
 
-use crate::md::marker_value;
 use tollgate_sdk::github::{self, GithubError, Issue};
+use tollgate_sdk::markdown::marker_value;
 
 const PREFIX: &str = "<!-- tollgate:drift-check workspace=";
 const DUPLICATE_PREFIX: &str = "<!-- tollgate:drift-check-duplicate workspace=";

@@ -9,7 +9,6 @@
 #![deny(missing_docs)]
 
 pub mod issue;
-pub mod md;
 mod plugin;
 pub mod report;
 

@@ -2,10 +2,10 @@
 //! step summary and the outputs, and keeps the workspace's issue.
 
 use crate::issue::{self, Texts, Want};
-use crate::md::inline;
 use crate::report::{self, ISSUE_LIMIT, Options, Report};
 use tollgate_sdk::artifacts::{self, ArtifactError};
 use tollgate_sdk::github::GithubError;
+use tollgate_sdk::markdown::inline;
 use tollgate_sdk::{
     Capability, GithubPermission, Inputs, Plugin, PluginError, PluginInfo, RunReport, Status, StepContext, TypedInputs,
     TypedOutputs, invalid_input, request,

@@ -2,8 +2,8 @@
 //! report of it. Every value here is already masked (`(sensitive)`, `(known after apply)`);
 //! the digest is taken over this masked report, so it never hashes a secret.
 
-use crate::md::{code_line, fence_for, inline, truncate};
 use sha2::{Digest, Sha256};
+use tollgate_sdk::markdown::{code_line, fence_for, inline, truncate};
 use tollgate_tfplan::{ChangeKind, Counts, Masked, Plan, ResourceChange};
 
 /// GitHub refuses issue bodies over 65,536 characters.

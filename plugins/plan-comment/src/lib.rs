@@ -7,7 +7,6 @@
 
 #![deny(missing_docs)]
 
-pub mod md;
 mod plugin;
 pub mod render;
 pub mod sticky;

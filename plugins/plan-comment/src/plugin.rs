@@ -185,7 +185,10 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
         full_plan_at: vec![match &source {
             Source::File => "the plan JSON this step read".to_string(),
             Source::Artifact { name, digest } => {
-                format!("the plan artifact <code>{}</code> ({digest})", crate::md::inline(name))
+                format!(
+                    "the plan artifact <code>{}</code> ({digest})",
+                    tollgate_sdk::markdown::inline(name)
+                )
             }
         }],
         ..opts.clone()
@@ -202,7 +205,7 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
         match artifacts::put(name, "text/markdown", summary.as_bytes()) {
             Ok(digest) => opts.full_plan_at.push(format!(
                 "the artifact <code>{}</code> ({digest})",
-                crate::md::inline(name)
+                tollgate_sdk::markdown::inline(name)
             )),
             Err(e) => tollgate_sdk::warn(&format!("the full plan was not stored as artifact `{name}`: {e:?}")),
         }
@@ -210,7 +213,7 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
     if let Source::Artifact { name, digest } = &source {
         opts.full_plan_at.push(format!(
             "the plan artifact <code>{}</code> ({digest})",
-            crate::md::inline(name)
+            tollgate_sdk::markdown::inline(name)
         ));
     }
     let marker = sticky::marker(workspace);
@@ -268,7 +271,7 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
             "plan comment not posted: {why}; the plan is in the step summary"
         ));
         tollgate_sdk::log::group_start(&format!("plan comment for {workspace} (Markdown)"));
-        for line in crate::md::truncate(&body, MAX_LOGGED_MARKDOWN).lines() {
+        for line in tollgate_sdk::markdown::truncate(&body, MAX_LOGGED_MARKDOWN).lines() {
             tollgate_sdk::info(line);
         }
         tollgate_sdk::log::group_end();

@@ -1,14 +1,14 @@
 //! The plan as Markdown: a verdict, counts, destroy and replace warnings first, then
 //! resources grouped by action and module with collapsible attribute diffs, outputs, drift.
-//! Everything taken from the plan is escaped ([`crate::md`]) and every value comes through
+//! Everything taken from the plan is escaped ([`tollgate_sdk::markdown`]) and every value comes through
 //! `tollgate_tfplan`'s masked views, so sensitive values never reach the text.
 //!
 //! The text is fitted to a size budget (GitHub's 65,536-character comment limit, or the
 //! step summary's cap): details are dropped from the least important end first, then
 //! names, and a notice says what was left out and where the full plan is.
 
-use crate::md::{code_line, fence_for, inline, truncate};
 use std::fmt::Write as _;
+use tollgate_sdk::markdown::{code_line, fence_for, inline, truncate};
 use tollgate_tfplan::{
     ActionReason, AttributeChange, Change, ChangeKind, Masked, Mode, PathStep, Plan, ReplaceOrder, ResourceChange,
     path_text,

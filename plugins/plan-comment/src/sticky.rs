@@ -2,8 +2,8 @@
 //! updated in place, created only when none exists. Duplicates (two runs that raced) are
 //! deleted, keeping the oldest; one that cannot be deleted is collapsed to a note.
 
-use crate::md::marker_value;
 use tollgate_sdk::github::{self, Comment, GithubError};
+use tollgate_sdk::markdown::marker_value;
 
 /// The first line of every comment this plugin owns for `workspace`.
 pub fn marker(workspace: &str) -> String {

@@ -149,6 +149,7 @@
 pub mod http;
 mod imports;
 mod inputs;
+pub mod markdown;
 pub mod runtime;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;

@@ -1,6 +1,7 @@
-//! Making plan text (user data: resource addresses, values, workspace names) safe to place
-//! in a GitHub issue: no HTML, no Markdown structure, no breaking out of a code block, no
-//! @mentions or #references that notify anyone. (The same rules as plan-comment's.)
+//! Untrusted text (a plan's resource keys and values, workspace names, a peer's answer)
+//! made safe to place in a GitHub comment, issue or step summary: no HTML, no Markdown
+//! structure, no breaking out of a code block, no @mentions or #references that notify
+//! anyone. plan-comment and drift-check render with it.
 
 /// Zero-width space: after `@` and `#` it stops GitHub from linking a mention or a reference
 /// (GitHub links them in rendered text nodes, so an HTML entity alone would not do).
