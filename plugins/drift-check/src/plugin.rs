@@ -3,7 +3,7 @@
 
 use crate::issue::{self, Texts, Want};
 use crate::report::{self, ISSUE_LIMIT, Options, Report};
-use tollgate_sdk::artifacts::{self, ArtifactError};
+use tollgate_sdk::files::{read_input, run_link};
 use tollgate_sdk::github::GithubError;
 use tollgate_sdk::markdown::inline;
 use tollgate_sdk::{
@@ -12,6 +12,8 @@ use tollgate_sdk::{
 };
 use tollgate_tfplan::Plan;
 
+/// What the `plan` input must name, for error messages.
+const PLAN_JSON: &str = "the JSON from `terraform show -json tfplan`";
 /// The largest plan file read (a 2,000-resource plan is about 3 MB).
 const MAX_PLAN_BYTES: u64 = 256 << 20;
 /// The step summary's cap (the host's is 1 MiB).
@@ -100,49 +102,6 @@ impl Plugin for DriftCheck {
     }
 }
 
-fn load(reference: &str) -> Result<Vec<u8>, PluginError> {
-    if let Some(name) = reference.strip_prefix("artifact:") {
-        return match artifacts::get(name) {
-            Ok(a) => Ok(a.data),
-            Err(ArtifactError::NotFound(m)) => Err(invalid_input("plan", format!("no plan artifact `{name}`: {m}"))),
-            Err(ArtifactError::VerificationFailed(m)) => Err(PluginError::Denied(format!(
-                "the plan artifact `{name}` does not verify, so it is not read: {m}"
-            ))),
-            Err(ArtifactError::Unavailable(m) | ArtifactError::Other(m)) => {
-                Err(invalid_input("plan", format!("cannot read the artifact `{name}`: {m}")))
-            }
-        };
-    }
-    let unreadable = |e: std::io::Error| {
-        invalid_input(
-            "plan",
-            format!(
-                "cannot read `{reference}`: {e}. Give the absolute path of the JSON from `terraform show -json tfplan`, \
-                 inside a directory the step grants with `allow-read`"
-            ),
-        )
-    };
-    let size = std::fs::metadata(reference).map_err(unreadable)?.len();
-    if size > MAX_PLAN_BYTES {
-        return Err(invalid_input(
-            "plan",
-            format!("`{reference}` is {size} bytes; plans over {MAX_PLAN_BYTES} bytes are not read"),
-        ));
-    }
-    std::fs::read(reference).map_err(unreadable)
-}
-
-/// `owner/repo` and a run id as a root-relative link (it works on GitHub Enterprise Server too).
-fn run_link(context: &StepContext) -> Option<String> {
-    let repo = context.repository.as_deref()?;
-    let run = context.run_id.as_deref()?;
-    let repo_ok = repo.split('/').count() == 2
-        && repo.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-        && !repo.contains("..");
-    (repo_ok && !run.is_empty() && run.chars().all(|c| c.is_ascii_digit()))
-        .then(|| format!("/{repo}/actions/runs/{run}"))
-}
-
 /// The workspace for an issue title (plain text on GitHub): no control or invisible
 /// characters, nobody mentioned, at most 100 characters.
 pub fn title_text(workspace: &str) -> String {
@@ -172,7 +131,7 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
             "give at least one label: the labels and a hidden marker identify the workspace's issue",
         ));
     }
-    let bytes = load(&config.plan)?;
+    let (bytes, _) = read_input("plan", &config.plan, MAX_PLAN_BYTES, PLAN_JSON)?;
     let plan = Plan::from_slice(&bytes).map_err(|e| invalid_input("plan", e.to_string()))?;
     drop(bytes);
     let report = Report::of(&plan);

@@ -345,7 +345,7 @@ fn the_plan_can_come_from_an_artifact() {
         .input("plan", "artifact:nope")
         .run::<PlanComment>();
     let e = o.error_message().unwrap();
-    assert!(e.starts_with("input `plan`: no plan artifact `nope`"), "{e}");
+    assert!(e.starts_with("input `plan`: no artifact `nope`"), "{e}");
 }
 
 #[test]

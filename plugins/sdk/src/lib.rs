@@ -146,6 +146,7 @@
 
 #![deny(missing_docs)]
 
+pub mod files;
 pub mod http;
 mod imports;
 mod inputs;
