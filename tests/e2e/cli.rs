@@ -9,8 +9,24 @@ fn sha256_of(path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_and_describes_builtins() {
+    // Every plugin registered in its own Cargo.toml, and nothing else, is a builtin.
+    let mut registered: Vec<String> = std::fs::read_dir(crate::guests::workspace_root().join("plugins"))
+        .unwrap()
+        .filter_map(|entry| {
+            let dir = entry.unwrap().path();
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+            let builtin = manifest.contains("[package.metadata.tollgate]\nbuiltin = true");
+            builtin.then(|| format!("builtin:{}", dir.file_name().unwrap().to_string_lossy()))
+        })
+        .collect();
+    registered.sort();
+    assert!(
+        registered.contains(&"builtin:region-verify".to_string()),
+        "{registered:?}"
+    );
     let r = run(&["plugin", "list"]).await;
-    assert_eq!((r.code, r.stdout.trim()), (0, "builtin:region-verify"));
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), registered);
     let r = run(&["plugin", "describe", "region-verify", "--json"]).await;
     assert_eq!(r.code, 0, "{r:#?}");
     let info: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
