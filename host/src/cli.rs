@@ -190,6 +190,11 @@ pub enum PluginCommand {
         /// Where to create the project directory.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// A Rust project depends on the SDK at this path (a Tollgate checkout's
+        /// `plugins/sdk`) [default: the checkout this tollgate was built from, if it is
+        /// still there, else crates.io].
+        #[arg(long, env = "TOLLGATE_SDK_PATH")]
+        sdk_path: Option<PathBuf>,
     },
     /// Build the plugin project in DIR into DIR/NAME.wasm, checked and compiled as a run would.
     Build {
@@ -330,7 +335,12 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plugin(PluginCommand::List { json }) => list(json),
         Command::Plugin(PluginCommand::Describe { plugin, json }) => describe(&plugin, json).await,
-        Command::Plugin(PluginCommand::New { name, lang, dir }) => new_project(&name, lang, &dir),
+        Command::Plugin(PluginCommand::New {
+            name,
+            lang,
+            dir,
+            sdk_path,
+        }) => new_project(&name, lang, &dir, sdk_path.as_deref()),
         Command::Plugin(PluginCommand::Build { dir }) => build_project(&dir).await.map(|_| ExitCode::Success),
         Command::Plugin(PluginCommand::Test { dir, wasm }) => test_project(&dir, wasm).await,
         Command::Plugin(PluginCommand::Compile { plugins }) => compile(&plugins).await,
@@ -562,8 +572,8 @@ async fn describe(plugin: &str, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-fn new_project(name: &str, lang: crate::authoring::Lang, dir: &Path) -> Result<ExitCode> {
-    let root = crate::authoring::project::new(name, lang, dir)?;
+fn new_project(name: &str, lang: crate::authoring::Lang, dir: &Path, sdk: Option<&Path>) -> Result<ExitCode> {
+    let root = crate::authoring::project::new(name, lang, dir, sdk)?;
     let shown = root.display();
     runner::print_text(&format!(
         "created {shown}\n\nnext:\n  cd {shown}\n  {}tollgate plugin test     # builds {name}.wasm and runs tollgate-tests.yaml\n  tollgate run ./{name}.wasm --with name=Ada\n",

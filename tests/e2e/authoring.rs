@@ -27,7 +27,16 @@ fn tollgate_in(dir: &Path) -> tokio::process::Command {
 
 /// `tollgate plugin new NAME --lang LANG` in a fresh directory; the project's path.
 async fn new_project(parent: &Path, name: &str, lang: &str) -> PathBuf {
-    let run = run_cmd(tollgate_in(parent).args(["plugin", "new", name, "--lang", lang])).await;
+    // This repository's SDK, named explicitly: the binary under test may have been rebuilt
+    // from a copy of the checkout (the act test does), whose path is gone.
+    let sdk = workspace_root().join("plugins/sdk");
+    let run = run_cmd(
+        tollgate_in(parent)
+            .args(["plugin", "new", name, "--lang", lang])
+            .arg("--sdk-path")
+            .arg(&sdk),
+    )
+    .await;
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
         run.stdout.contains("tollgate plugin test"),

@@ -65,8 +65,9 @@ impl Lang {
     }
 }
 
-/// Write a new project for plugin `name` in `parent/name`; returns its directory.
-pub fn new(name: &str, lang: Lang, parent: &Path) -> Result<PathBuf> {
+/// Write a new project for plugin `name` in `parent/name`; returns its directory. A Rust
+/// project depends on the SDK at `sdk` when given.
+pub fn new(name: &str, lang: Lang, parent: &Path, sdk: Option<&Path>) -> Result<PathBuf> {
     check_name(name)?;
     let root = parent.join(name);
     if root.exists() {
@@ -79,7 +80,7 @@ pub fn new(name: &str, lang: Lang, parent: &Path) -> Result<PathBuf> {
     let template = TEMPLATES
         .get_dir(lang.template())
         .expect("every language has a template directory");
-    let sdk = sdk_dependency();
+    let sdk = sdk_dependency(sdk)?;
     let substitute = |text: &str| {
         text.replace("__NAME_SNAKE__", &name.replace('-', "_"))
             .replace("__NAME__", name)
@@ -118,14 +119,30 @@ fn check_name(name: &str) -> Result<()> {
     ))
 }
 
-/// The `tollgate-sdk` line of a new Rust project's `Cargo.toml`.
-fn sdk_dependency() -> String {
-    match Path::new(SDK_SOURCE).canonicalize() {
-        Ok(path) if path.join("Cargo.toml").is_file() => {
-            format!("tollgate-sdk = {{ path = {:?} }}", path.display().to_string())
+/// The `tollgate-sdk` line of a new Rust project's `Cargo.toml`: the SDK at `given`, else
+/// the checkout this binary was built from if it is still there, else crates.io.
+fn sdk_dependency(given: Option<&Path>) -> Result<String> {
+    let path = match given {
+        Some(path) => {
+            let path = path.canonicalize().map_err(|e| Error::io(path, e))?;
+            if !path.join("Cargo.toml").is_file() {
+                return Err(Error::invalid(
+                    "--sdk-path",
+                    path.display().to_string(),
+                    "it has no Cargo.toml; give a Tollgate checkout's plugins/sdk",
+                ));
+            }
+            Some(path)
         }
-        _ => format!("tollgate-sdk = \"{}\"", env!("CARGO_PKG_VERSION")),
-    }
+        None => Path::new(SDK_SOURCE)
+            .canonicalize()
+            .ok()
+            .filter(|p| p.join("Cargo.toml").is_file()),
+    };
+    Ok(match path {
+        Some(path) => format!("tollgate-sdk = {{ path = {:?} }}", path.display().to_string()),
+        None => format!("tollgate-sdk = \"{}\"", env!("CARGO_PKG_VERSION")),
+    })
 }
 
 /// Copy an embedded directory (files under `strip`) to `to`, substituting placeholders.
@@ -346,13 +363,13 @@ mod tests {
     #[test]
     fn a_new_project_is_written_with_its_name_and_never_over_another() {
         let parent = tempfile::tempdir().unwrap();
-        let root = new("my-check", Lang::Rust, parent.path()).unwrap();
+        let root = new("my-check", Lang::Rust, parent.path(), None).unwrap();
         let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"my-check\""), "{manifest}");
         assert!(manifest.contains("tollgate-sdk = "), "{manifest}");
         assert!(!manifest.contains("__"), "placeholder left: {manifest}");
         let before = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
-        assert!(new("my-check", Lang::Rust, parent.path()).is_err());
+        assert!(new("my-check", Lang::Rust, parent.path(), None).is_err());
         assert_eq!(std::fs::read_to_string(root.join("src/lib.rs")).unwrap(), before);
     }
 }
