@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Github, SECRETS, env_tag_drift, every_channel, fixture_path, host, host_at, variant};
+use common::{Github, SECRETS, env_tag_drift, fixture_path, host, host_at, variant};
 use drift_check::DriftCheck;
 use drift_check::issue::{marker, owned_digest};
 use serde_json::json;
@@ -22,7 +22,7 @@ fn granted(gh: &Github, host: MockHost) -> Outcome {
 }
 
 fn no_secrets(o: &Outcome) {
-    let all = every_channel(o);
+    let all = o.every_channel();
     for s in SECRETS {
         assert!(!all.contains(s), "{s} leaked:\n{all}");
     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{SECRETS, every_channel, host, host_at, variant};
+use common::{SECRETS, host, host_at, variant};
 use drift_check::DriftCheck;
 use serde_json::{Value, json};
 use tollgate_sdk::Status;
@@ -24,7 +24,7 @@ fn golden(name: &str, actual: &str) {
 
 fn clean(o: &Outcome) {
     assert_eq!(o.status(), Some(Status::Passed), "{:?} {:?}", o.result, o.logs);
-    let all = every_channel(o);
+    let all = o.every_channel();
     for s in SECRETS {
         assert!(!all.contains(s), "{s} leaked:\n{all}");
     }

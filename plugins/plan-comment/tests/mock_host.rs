@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Github, context, every_channel, fixture, host};
+use common::{Github, context, fixture, host};
 use plan_comment::PlanComment;
 use plan_comment::render::COMMENT_LIMIT;
 use plan_comment::sticky::marker;
@@ -268,7 +268,7 @@ fn no_sensitive_value_reaches_any_channel() {
                 .context(context(pr))
                 .run::<PlanComment>();
             passed(&o);
-            let all = format!("{}{:?}", every_channel(&o), gh.bodies());
+            let all = format!("{}{:?}", o.every_channel(), gh.bodies());
             for secret in common::SECRETS {
                 assert!(!all.contains(secret), "{name}: `{secret}` leaked:\n{all}");
             }
@@ -302,7 +302,7 @@ fn no_sensitive_value_reaches_any_channel() {
             .1
             .contains("[this workflow run](/acme/infra/actions/runs/777)")
     );
-    let all = format!("{}{bodies:?}", every_channel(&o));
+    let all = format!("{}{bodies:?}", o.every_channel());
     for secret in common::SECRETS {
         assert!(!all.contains(secret), "large: `{secret}` leaked");
     }

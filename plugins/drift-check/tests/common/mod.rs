@@ -1,5 +1,5 @@
-//! Shared by the plugin's tests: fixtures (and variants built from them), a step context, a
-//! GitHub fake whose issues outlive one run, and every channel of an outcome as one text.
+//! Shared by the plugin's tests: fixtures (and variants built from them), a step context and a
+//! GitHub fake whose issues outlive one run.
 
 #![allow(dead_code)]
 
@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use tollgate_sdk::StepContext;
-use tollgate_sdk::testing::{Comment, GithubAnswer, GithubCall, GithubError, Issue, MockHost, Outcome};
+use tollgate_sdk::testing::{Comment, GithubAnswer, GithubCall, GithubError, Issue, MockHost};
 
 /// Distinctive secrets the fixtures hold in sensitive values.
 pub const SECRETS: &[&str] = &["TOLLGATE-SECRET", "drift-before", "drift-after"];
@@ -206,36 +206,4 @@ impl Github {
             other => panic!("unexpected GitHub call {other:?}"),
         }
     }
-}
-
-/// Everything the plugin said anywhere: result, outputs, logs, annotations, summary, groups,
-/// progress, artifacts, GitHub call arguments and the host's notices.
-pub fn every_channel(o: &Outcome) -> String {
-    let mut all = format!("{:?}\n", o.result);
-    for (k, v) in &o.outputs {
-        all.push_str(&format!("{k}={v}\n"));
-    }
-    for (level, line) in &o.logs {
-        all.push_str(&format!("{level:?} {line}\n"));
-    }
-    for a in &o.annotations {
-        all.push_str(&format!("{a:?}\n"));
-    }
-    all.push_str(&o.summary);
-    for g in &o.groups {
-        all.push_str(g);
-    }
-    for (p, _) in &o.progress {
-        all.push_str(p);
-    }
-    for a in &o.artifacts {
-        all.push_str(&String::from_utf8_lossy(&a.data));
-    }
-    for c in &o.github_calls {
-        all.push_str(&format!("{c:?}\n"));
-    }
-    for n in &o.host_notices {
-        all.push_str(n);
-    }
-    all
 }

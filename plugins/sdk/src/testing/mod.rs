@@ -550,4 +550,37 @@ impl Outcome {
             PluginError::Denied(m) | PluginError::Peer(m) | PluginError::Internal(m) => Some(m.clone()),
         }
     }
+
+    /// Everything the plugin said anywhere, as one text: result, outputs, logs, annotations,
+    /// summary, groups, progress, artifacts, GitHub call arguments and the host's notices.
+    /// Search it for a secret to prove the plugin leaks it through no channel.
+    pub fn every_channel(&self) -> String {
+        let mut all = format!("{:?}\n", self.result);
+        for (k, v) in &self.outputs {
+            all.push_str(&format!("{k}={v}\n"));
+        }
+        for (level, line) in &self.logs {
+            all.push_str(&format!("{level:?} {line}\n"));
+        }
+        for a in &self.annotations {
+            all.push_str(&format!("{a:?}\n"));
+        }
+        all.push_str(&self.summary);
+        for g in &self.groups {
+            all.push_str(g);
+        }
+        for (p, _) in &self.progress {
+            all.push_str(p);
+        }
+        for a in &self.artifacts {
+            all.push_str(&String::from_utf8_lossy(&a.data));
+        }
+        for c in &self.github_calls {
+            all.push_str(&format!("{c:?}\n"));
+        }
+        for n in &self.host_notices {
+            all.push_str(n);
+        }
+        all
+    }
 }
