@@ -70,6 +70,160 @@ pub fn not_requested(plugin: &str, what: &str) -> String {
     format!("{plugin} did not request {what}; not granted")
 }
 
+/// A capability a plugin requests, in the vocabulary's terms (the host and the SDK's mock
+/// each translate their own WIT bindings into it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// An origin pattern, as the plugin wrote it.
+    Net(&'a str),
+    /// Read access to the granted directories.
+    Read,
+    /// Write access to the granted writable directories.
+    Write,
+    /// A secret, by name.
+    Secret(&'a str),
+    /// A GitHub permission.
+    Github(GithubPermission),
+}
+
+/// One capability request: what, why, and whether the plugin copes without it.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    /// The capability.
+    pub capability: Request<'a>,
+    /// The plugin's reason.
+    pub reason: &'a str,
+    /// The plugin copes without it.
+    pub optional: bool,
+}
+
+/// What the step grants, as far as the intersection needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct Offered<'a> {
+    /// Granted origin patterns.
+    pub net: &'a [OriginPattern],
+    /// Whether any directory is granted.
+    pub any_dir: bool,
+    /// Whether a writable directory is granted.
+    pub writable_dir: bool,
+    /// Granted secret names.
+    pub secrets: &'a [&'a str],
+    /// Granted GitHub permissions.
+    pub github: &'a [GithubPermission],
+}
+
+/// The intersection of requests and grants: deny by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Intersection<'a> {
+    /// Every origin pattern the plugin requested, optional ones included.
+    pub net_requested: Vec<OriginPattern>,
+    /// Granted patterns that overlap a requested one (a request must match both).
+    pub net_granted: Vec<OriginPattern>,
+    /// Whether the plugin asked for file access at all.
+    pub wants_files: bool,
+    /// Whether it asked for write access.
+    pub wants_write: bool,
+    /// Secrets requested and granted, in request order.
+    pub secrets: Vec<&'a str>,
+    /// GitHub permissions requested and covered by a grant (write covers read).
+    pub github: Vec<GithubPermission>,
+}
+
+/// Why a step may not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The plugin requested an origin pattern that does not parse.
+    MalformedOrigin(crate::Invalid),
+    /// A required capability is not granted.
+    Missing {
+        /// [`Needed::words`].
+        capability: String,
+        /// The plugin's reason.
+        reason: String,
+        /// [`Needed::hint`].
+        hint: String,
+    },
+}
+
+impl Refused {
+    fn missing(needed: &Needed<'_>, reason: &str) -> Self {
+        Refused::Missing {
+            capability: needed.words(),
+            reason: reason.to_string(),
+            hint: needed.hint(),
+        }
+    }
+}
+
+/// Intersect `offered` with `requests`: a plugin gets a capability only when it requested it
+/// and the step granted it; a required request without a grant refuses the step, naming the
+/// grant to add. A plugin's required origins are alternatives (`http://*` or `https://*`):
+/// one granted origin under any of them lets it do its work.
+pub fn intersect<'a>(requests: &[Asked<'a>], offered: &Offered<'_>) -> Result<Intersection<'a>, Refused> {
+    let mut out = Intersection::default();
+    let mut required_net = Vec::new();
+    for request in requests {
+        let granted = match request.capability {
+            Request::Net(pattern) => {
+                let pattern = OriginPattern::parse(pattern).map_err(Refused::MalformedOrigin)?;
+                if !request.optional {
+                    required_net.push((pattern.clone(), request.reason));
+                }
+                out.net_requested.push(pattern);
+                true
+            }
+            Request::Read => {
+                out.wants_files = true;
+                offered.any_dir
+            }
+            Request::Write => {
+                out.wants_files = true;
+                out.wants_write = true;
+                offered.writable_dir
+            }
+            Request::Secret(name) => {
+                let ok = offered.secrets.contains(&name);
+                if ok {
+                    out.secrets.push(name);
+                }
+                ok
+            }
+            Request::Github(p) => {
+                let ok = offered.github.iter().any(|g| g.covers(p));
+                if ok {
+                    out.github.push(p);
+                }
+                ok
+            }
+        };
+        if !granted && !request.optional {
+            let needed = match request.capability {
+                Request::Read => Needed::Read,
+                Request::Write => Needed::Write,
+                Request::Secret(name) => Needed::Secret(name),
+                Request::Github(p) => Needed::Github(p),
+                Request::Net(_) => continue,
+            };
+            return Err(Refused::missing(&needed, request.reason));
+        }
+    }
+    if let Some((_, reason)) = required_net.first()
+        && !required_net
+            .iter()
+            .any(|(r, _)| offered.net.iter().any(|g| g.overlaps(r)))
+    {
+        let wanted: Vec<OriginPattern> = required_net.iter().map(|(r, _)| r.clone()).collect();
+        return Err(Refused::missing(&Needed::Net(&wanted), reason));
+    }
+    out.net_granted = offered
+        .net
+        .iter()
+        .filter(|g| out.net_requested.iter().any(|r| r.overlaps(g)))
+        .cloned()
+        .collect();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use crate::bindings::tollgate::plugin::types::{Capability, CapabilityRequest, Gi
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
-use tollgate_vocab::grant::Needed;
+use tollgate_vocab::grant::{Asked, Needed, Offered, Refused, Request};
 pub use tollgate_vocab::origin::{OriginPattern, Scheme, normalize_host};
 
 /// The WIT's GitHub permission for the vocabulary's (the two enums name the same six).
@@ -39,10 +39,6 @@ fn from_wit(p: GithubPermission) -> tollgate_vocab::github::GithubPermission {
 
 fn github_permission_name(p: GithubPermission) -> &'static str {
     from_wit(p).as_str()
-}
-
-fn github_covers(granted: GithubPermission, wanted: GithubPermission) -> bool {
-    from_wit(granted).covers(from_wit(wanted))
 }
 
 /// A directory granted to the step; the guest sees it at the same absolute path.
@@ -176,85 +172,60 @@ impl Effective {
     }
 }
 
-/// Intersect `grants` with `requests`; a required request without a grant is an error.
+/// Intersect `grants` with `requests` (the rule is `tollgate_vocab::grant::intersect`); a
+/// required request without a grant is an error.
 pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) -> Result<Effective> {
-    let mut eff = Effective::default();
-    let missing = |needed: &Needed<'_>, reason: &str| Error::MissingGrant {
-        plugin: plugin.to_string(),
-        capability: needed.words(),
-        reason: reason.to_string(),
-        hint: needed.hint(),
-    };
-    let (mut wants_read, mut wants_write) = (false, false);
-    let mut required_net = Vec::new();
-    for request in requests {
-        let granted = match &request.capability {
-            Capability::Net(pattern) => {
-                let pattern = OriginPattern::parse(pattern).map_err(|e| Error::InvalidPlugin {
-                    plugin: plugin.to_string(),
-                    reason: tollgate_vocab::plugin::malformed_origin(&e),
-                })?;
-                if !request.optional {
-                    required_net.push((pattern.clone(), request.reason.clone()));
-                }
-                eff.net_requested.push(pattern);
-                true
-            }
-            Capability::Read => {
-                wants_read = true;
-                !grants.dirs.is_empty()
-            }
-            Capability::Write => {
-                wants_write = true;
-                grants.dirs.iter().any(|d| d.writable)
-            }
-            Capability::Secret(name) => {
-                let ok = grants.secrets.contains(name);
-                if ok {
-                    eff.secrets.push(name.clone());
-                }
-                ok
-            }
-            Capability::Github(p) => {
-                let ok = grants.github.iter().any(|g| github_covers(*g, *p));
-                if ok {
-                    eff.github.push(*p);
-                }
-                ok
-            }
-        };
-        if !granted && !request.optional {
-            let needed = match &request.capability {
-                Capability::Read => Needed::Read,
-                Capability::Write => Needed::Write,
-                Capability::Secret(name) => Needed::Secret(name),
-                Capability::Github(p) => Needed::Github(from_wit(*p)),
-                Capability::Net(_) => continue,
-            };
-            return Err(missing(&needed, &request.reason));
-        }
-    }
-    // A plugin's required origins are alternatives (`http://*` or `https://*`): one
-    // granted origin under any of them lets it do its work.
-    if let Some((_, reason)) = required_net.first()
-        && !required_net
-            .iter()
-            .any(|(r, _)| grants.net.iter().any(|g| g.overlaps(r)))
-    {
-        let wanted: Vec<OriginPattern> = required_net.iter().map(|(r, _)| r.clone()).collect();
-        return Err(missing(&Needed::Net(&wanted), reason));
-    }
-    eff.net_granted = grants
-        .net
+    let asked: Vec<Asked<'_>> = requests
         .iter()
-        .filter(|g| eff.net_requested.iter().any(|r| r.overlaps(g)))
-        .cloned()
+        .map(|r| Asked {
+            capability: match &r.capability {
+                Capability::Net(pattern) => Request::Net(pattern),
+                Capability::Read => Request::Read,
+                Capability::Write => Request::Write,
+                Capability::Secret(name) => Request::Secret(name),
+                Capability::Github(p) => Request::Github(from_wit(*p)),
+            },
+            reason: &r.reason,
+            optional: r.optional,
+        })
         .collect();
+    let secrets: Vec<&str> = grants.secrets.iter().map(String::as_str).collect();
+    let github: Vec<_> = grants.github.iter().map(|p| from_wit(*p)).collect();
+    let offered = Offered {
+        net: &grants.net,
+        any_dir: !grants.dirs.is_empty(),
+        writable_dir: grants.dirs.iter().any(|d| d.writable),
+        secrets: &secrets,
+        github: &github,
+    };
+    let both = tollgate_vocab::grant::intersect(&asked, &offered).map_err(|refused| match refused {
+        Refused::MalformedOrigin(e) => Error::InvalidPlugin {
+            plugin: plugin.to_string(),
+            reason: tollgate_vocab::plugin::malformed_origin(&e),
+        },
+        Refused::Missing {
+            capability,
+            reason,
+            hint,
+        } => Error::MissingGrant {
+            plugin: plugin.to_string(),
+            capability,
+            reason,
+            hint,
+        },
+    })?;
+    let mut eff = Effective {
+        secrets: both.secrets.iter().map(|s| s.to_string()).collect(),
+        github: both.github.iter().map(|p| to_wit(*p)).collect(),
+        net_granted: both.net_granted,
+        net_requested: both.net_requested,
+        ..Effective::default()
+    };
     for g in grants.net.iter().filter(|g| !eff.net_granted.contains(g)) {
         eff.unused.push(format!("network access to {g}"));
     }
     for dir in &grants.dirs {
-        match (wants_read || wants_write, dir.writable && wants_write) {
+        match (both.wants_files, dir.writable && both.wants_write) {
             (false, _) => eff.unused.push(format!("access to {}", dir.path.display())),
             (true, writable) => eff.dirs.push(DirGrant {
                 path: dir.path.clone(),

@@ -7,7 +7,7 @@
 use crate::{Capability, GithubPermission, Input, InputError, InputSpec, PluginError, PluginInfo, ValueKind};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use tollgate_vocab::grant::Needed;
+use tollgate_vocab::grant::{Asked, Needed, Offered, Refused, Request};
 use tollgate_vocab::input::{self, Kind};
 use tollgate_vocab::plugin::{self, Declared, Field};
 use tollgate_vocab::{OriginPattern, Scheme, address};
@@ -172,73 +172,53 @@ pub struct Grants<'a> {
     pub dirs: &'a [(String, bool)],
 }
 
-/// The host's `intersect`: a required request without a grant is an error naming the grant.
+/// The host's `intersect` (`tollgate_vocab::grant::intersect`): a required request without a
+/// grant is an error naming the grant.
 pub fn intersect(info: &PluginInfo, grants: &Grants<'_>) -> Result<Effective, PluginError> {
     let plugin = info.name.as_str();
-    let mut eff = Effective::default();
-    let missing = |needed: &Needed<'_>, reason: &str| {
-        PluginError::Denied(tollgate_vocab::grant::missing(
-            plugin,
-            &needed.words(),
-            reason,
-            &needed.hint(),
-        ))
+    let asked: Vec<Asked<'_>> = info
+        .capabilities
+        .iter()
+        .map(|r| Asked {
+            capability: match &r.capability {
+                Capability::Net(pattern) => Request::Net(pattern),
+                Capability::Read => Request::Read,
+                Capability::Write => Request::Write,
+                Capability::Secret(name) => Request::Secret(name),
+                Capability::Github(p) => Request::Github(github(*p)),
+            },
+            reason: &r.reason,
+            optional: r.optional,
+        })
+        .collect();
+    let secrets: Vec<&str> = grants.secrets.keys().map(String::as_str).collect();
+    let github_grants: Vec<_> = grants.github.iter().map(|p| github(*p)).collect();
+    let offered = Offered {
+        net: &grants.net,
+        any_dir: !grants.dirs.is_empty(),
+        writable_dir: grants.dirs.iter().any(|(_, w)| *w),
+        secrets: &secrets,
+        github: &github_grants,
     };
-    let mut required_net = Vec::new();
-    for request in &info.capabilities {
-        let granted = match &request.capability {
-            Capability::Net(pattern) => {
-                let pattern =
-                    OriginPattern::parse(pattern).map_err(|e| invalid_plugin(plugin, &plugin::malformed_origin(&e)))?;
-                if !request.optional {
-                    required_net.push((pattern.clone(), request.reason.as_str()));
-                }
-                eff.net_requested.push(pattern);
-                true
-            }
-            Capability::Read => !grants.dirs.is_empty(),
-            Capability::Write => grants.dirs.iter().any(|(_, w)| *w),
-            Capability::Secret(name) => {
-                let ok = grants.secrets.contains_key(name);
-                if ok && !eff.secrets.contains(name) {
-                    eff.secrets.push(name.clone());
-                }
-                ok
-            }
-            Capability::Github(p) => {
-                let ok = grants.github.iter().any(|g| github(*g).covers(github(*p)));
-                if ok {
-                    eff.github.push(*p);
-                }
-                ok
-            }
-        };
-        if !granted && !request.optional {
-            let needed = match &request.capability {
-                Capability::Read => Needed::Read,
-                Capability::Write => Needed::Write,
-                Capability::Secret(name) => Needed::Secret(name),
-                Capability::Github(p) => Needed::Github(github(*p)),
-                Capability::Net(_) => continue,
-            };
-            return Err(missing(&needed, &request.reason));
+    let both = tollgate_vocab::grant::intersect(&asked, &offered).map_err(|refused| match refused {
+        Refused::MalformedOrigin(e) => invalid_plugin(plugin, &plugin::malformed_origin(&e)),
+        Refused::Missing {
+            capability,
+            reason,
+            hint,
+        } => PluginError::Denied(tollgate_vocab::grant::missing(plugin, &capability, &reason, &hint)),
+    })?;
+    let mut eff = Effective {
+        net_granted: both.net_granted,
+        net_requested: both.net_requested,
+        ..Effective::default()
+    };
+    for name in both.secrets {
+        if !eff.secrets.iter().any(|s| s == name) {
+            eff.secrets.push(name.to_string());
         }
     }
-    // A plugin's required origins are alternatives: one granted origin under any of them will do.
-    if let Some((_, reason)) = required_net.first()
-        && !required_net
-            .iter()
-            .any(|(r, _)| grants.net.iter().any(|g| g.overlaps(r)))
-    {
-        let wanted: Vec<OriginPattern> = required_net.iter().map(|(r, _)| r.clone()).collect();
-        return Err(missing(&Needed::Net(&wanted), reason));
-    }
-    eff.net_granted = grants
-        .net
-        .iter()
-        .filter(|g| eff.net_requested.iter().any(|r| r.overlaps(g)))
-        .cloned()
-        .collect();
+    eff.github = both.github.iter().map(|p| crate::testing::wit_permission(*p)).collect();
     for s in grants.secrets.keys().filter(|s| !eff.secrets.contains(s)) {
         eff.unused.push(Needed::Secret(s).words());
     }
