@@ -119,19 +119,7 @@ fn step_overhead(rt: &tokio::runtime::Runtime) {
 }
 
 fn context() -> StepContext {
-    StepContext {
-        step_id: "bench".into(),
-        repository: None,
-        sha: None,
-        git_ref: None,
-        event: None,
-        run_id: None,
-        run_attempt: None,
-        workflow: None,
-        actor: None,
-        pull_request: None,
-        ci: false,
-    }
+    tollgate::step::local_context("bench")
 }
 
 /// One server answering every request after `delay`, on as many ports as asked.

@@ -332,6 +332,23 @@ fn plugin_error(plugin: &str, error: PluginError) -> Error {
     }
 }
 
+/// The context of a step outside any CI run (tests, benchmarks): only its id.
+pub fn local_context(step_id: &str) -> StepContext {
+    StepContext {
+        step_id: step_id.to_string(),
+        repository: None,
+        sha: None,
+        git_ref: None,
+        event: None,
+        run_id: None,
+        run_attempt: None,
+        workflow: None,
+        actor: None,
+        pull_request: None,
+        ci: false,
+    }
+}
+
 /// The cache directory to compile into: `$TOLLGATE_CACHE_DIR`, else the user's cache dir.
 pub fn default_cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("TOLLGATE_CACHE_DIR") {

@@ -20,7 +20,7 @@
 //! ```
 
 use super::serve::{Route, Server};
-use crate::bindings::tollgate::plugin::types::{Level, Status, StepContext};
+use crate::bindings::tollgate::plugin::types::{Level, Status};
 use crate::error::{Error, Result};
 use crate::events::{Collect, Event, Sink};
 use crate::sandbox::capabilities::{GrantLists, Grants};
@@ -282,19 +282,7 @@ fn request(wasm: &Path, case: &Case, base: &Path, url: &str) -> Result<StepReque
         grants,
         secret_values: case.env.clone(),
         limits,
-        context: StepContext {
-            step_id: case.name.clone(),
-            repository: None,
-            sha: None,
-            git_ref: None,
-            event: None,
-            run_id: None,
-            run_attempt: None,
-            workflow: None,
-            actor: None,
-            pull_request: None,
-            ci: false,
-        },
+        context: crate::step::local_context(&case.name),
         resolve: HashMap::new(),
         tls: crate::sandbox::net::tls_config(&[]).map_err(|e| Error::Runtime(e.to_string()))?,
         artifacts: None,
