@@ -420,6 +420,13 @@ class Api:
                 "resource": resource, "code": "custom", "field": "body",
                 "message": "body is too long (maximum is %d characters)" % MAX_BODY}])
 
+    def check_comment_body(self, text, doc):
+        """A comment's body is required and, unlike an issue's, must not be blank."""
+        self.check_body(text, "IssueComment", doc)
+        if text.strip() == "":
+            raise ApiError(422, "Validation Failed", doc, errors=[
+                {"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+
     def paginate(self, ctx, items):
         def intarg(name, default):
             try:
@@ -620,10 +627,7 @@ class Api:
         doc = D_COMMENTS + "#create-an-issue-comment"
         iss = self.get_issue(repo, n, doc)
         text = body.get("body")
-        self.check_body(text, "IssueComment", doc)
-        if text.strip() == "":
-            raise ApiError(422, "Validation Failed", doc, errors=[
-                {"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+        self.check_comment_body(text, doc)
         cid = next(self.s.ids)
         ts = now_iso()
         c = {"id": cid, "node_id": legacy_node_id("IssueComment", cid),
@@ -644,10 +648,7 @@ class Api:
         doc = D_COMMENTS + "#update-an-issue-comment"
         c = self.get_comment(repo, cid, doc)
         text = body.get("body")
-        self.check_body(text, "IssueComment", doc)
-        if text.strip() == "":
-            raise ApiError(422, "Validation Failed", doc, errors=[
-                {"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+        self.check_comment_body(text, doc)
         c["body"] = text
         c["updated_at"] = now_iso()
         return Response(200, render_comment(ctx, repo, c))
