@@ -1,7 +1,11 @@
-//! The action under `act` in host mode: `actions/checkout@v4`, then `uses: ./`, which
-//! builds the host from this checkout and runs region-verify; a later step checks outputs.
+//! The action under `act` in host mode, on a pull-request event: `actions/checkout@v4`, then
+//! `uses: ./`, which builds the host from this checkout and runs region-verify and a pipeline;
+//! a second job runs plan-comment and drift-check against the local GitHub peer. Later steps
+//! check the outputs; the test checks what reached GitHub.
 
+use crate::github_peer::{Peer, TOKEN};
 use crate::support::{Reply, Server};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -28,7 +32,7 @@ fn repo_copy(dest: &Path) {
     }
     let workflows = dest.join(".github/workflows");
     std::fs::create_dir_all(&workflows).unwrap();
-    std::fs::copy(root.join("tests/act/region-verify.yml"), workflows.join("verify.yml")).unwrap();
+    std::fs::copy(root.join("tests/act/workflow.yml"), workflows.join("verify.yml")).unwrap();
     for args in [
         &["init", "-q", "-b", "main"][..],
         &["add", "-A"],
@@ -41,7 +45,7 @@ fn repo_copy(dest: &Path) {
             "-qm",
             "test",
         ],
-        &["remote", "add", "origin", "https://github.com/tollgate-ci/tollgate.git"],
+        &["remote", "add", "origin", "https://github.com/octo-org/octo-repo.git"],
     ] {
         let status = Command::new("git").args(args).current_dir(dest).status().expect("git");
         assert!(status.success(), "git {args:?}");
@@ -49,20 +53,31 @@ fn repo_copy(dest: &Path) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_action_runs_under_act_and_later_steps_read_its_outputs() {
+async fn the_action_runs_under_act_on_a_pull_request_and_later_steps_read_its_outputs() {
     let us = Server::start(Reply::ok("us-east")).await;
     let eu = Server::start(Reply::ok("eu-west").status(503)).await;
     let ap = Server::start(Reply::ok("ap-south")).await;
+    let peer = Peer::start().await;
+    peer.seed_pull(7).await;
     let repo = tempfile::tempdir().unwrap();
     repo_copy(repo.path());
+    let event = repo.path().join("event.json");
+    std::fs::write(
+        &event,
+        json!({"action": "synchronize", "number": 7, "pull_request": {"number": 7,
+               "head": {"ref": "feature"}, "base": {"ref": "main"}}})
+        .to_string(),
+    )
+    .unwrap();
     let home = tempfile::tempdir().unwrap();
     let real_home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let target_dir =
         std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| workspace_root().join("target").display().to_string());
     let mut cmd = tokio::process::Command::new("act");
     cmd.current_dir(repo.path())
+        .args(["pull_request", "-e"])
+        .arg(&event)
         .args([
-            "push",
             "-P",
             "ubuntu-latest=-self-hosted",
             "--no-cache-server",
@@ -73,6 +88,8 @@ async fn the_action_runs_under_act_and_later_steps_read_its_outputs() {
         .args(["--env", &format!("EU_URL={}", eu.url("/healthz"))])
         .args(["--env", &format!("AP_URL={}", ap.url("/healthz"))])
         .args(["--env", &format!("CARGO_TARGET_DIR={target_dir}")])
+        .args(["--env", &format!("GITHUB_PEER={}", peer.url(""))])
+        .args(["-s", &format!("GITHUB_TOKEN={TOKEN}")])
         .env("HOME", home.path())
         // act moves HOME; the toolchain stays where it is.
         .env(
@@ -97,4 +114,22 @@ async fn the_action_runs_under_act_and_later_steps_read_its_outputs() {
     assert!(stdout.contains("ACT-OUTPUTS-CHECKED"), "{stdout}");
     assert!(stdout.contains("healthy=2 failed=eu-west status=passed"), "{stdout}");
     assert!(stdout.contains("ACT-PIPELINE-CHECKED"), "{stdout}");
+    assert!(stdout.contains("ACT-PLANS-CHECKED"), "{stdout}");
+    let comments = peer.comments(7).await;
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0]
+            .1
+            .starts_with("<!-- tollgate:plan-comment workspace=us-east -->"),
+        "{comments:?}"
+    );
+    let issues = peer.repo().await["issues"].clone();
+    let drift: Vec<_> = issues
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["pull"].is_null())
+        .collect();
+    assert_eq!(drift.len(), 1, "{issues}");
+    assert!(drift[0]["title"].as_str().unwrap().contains("us-east"), "{issues}");
 }

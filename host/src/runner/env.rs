@@ -81,9 +81,11 @@ pub fn secret_values(names: &[String]) -> std::collections::HashMap<String, Stri
         .collect()
 }
 
-/// Where and as whom the host makes a step's GitHub calls: `GITHUB_API_URL` (default
-/// `https://api.github.com`; a GitHub Enterprise Server URL keeps its `/api/v3`), the token
-/// from `GITHUB_TOKEN` or the action's `github-token` input, and `GITHUB_REPOSITORY`.
+/// Where and as whom the host makes a step's GitHub calls: the action's `github-api-url`
+/// input or `GITHUB_API_URL` (default `https://api.github.com`; a GitHub Enterprise Server
+/// URL keeps its `/api/v3`), the action's `github-token` input or `GITHUB_TOKEN`, and
+/// `GITHUB_REPOSITORY`. The action's inputs win: a workflow that passes a token (say, a
+/// GitHub App's) or an API URL to the step means that one, whatever the job's `env:` holds.
 /// `TOLLGATE_GITHUB_RETRY_BUDGET` (a duration, e.g. `30s`) bounds the time one call may
 /// spend waiting between retries (default 5m; a step's `--timeout` bounds it anyway).
 pub fn github_config() -> Result<Arc<GithubConfig>, tollgate_vocab::Invalid> {
@@ -92,8 +94,10 @@ pub fn github_config() -> Result<Arc<GithubConfig>, tollgate_vocab::Invalid> {
         retry.budget = tollgate_vocab::duration::parse_duration(budget.trim())?;
     }
     Ok(Arc::new(GithubConfig {
-        api_url: env("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_string()),
-        token: env("GITHUB_TOKEN").or_else(|| action_input("github-token")),
+        api_url: action_input("github-api-url")
+            .or_else(|| env("GITHUB_API_URL"))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_string()),
+        token: action_input("github-token").or_else(|| env("GITHUB_TOKEN")),
         repository: env("GITHUB_REPOSITORY"),
         retry,
     }))
