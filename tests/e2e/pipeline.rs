@@ -189,7 +189,7 @@ fn terraform_example() -> tempfile::TempDir {
     let example = workspace_root().join("examples/terraform-multi-region");
     std::fs::create_dir(dir.path().join("infra")).unwrap();
     std::fs::copy(example.join("infra/main.tf"), dir.path().join("infra/main.tf")).unwrap();
-    for f in ["plan.pipeline.yml", "apply.pipeline.yml"] {
+    for f in ["plan.pipeline.yml", "apply.pipeline.yml", "drift.pipeline.yml"] {
         std::fs::copy(example.join(f), dir.path().join(f)).unwrap();
     }
     // This machine's default CLI config path does not exist; terraform needs a readable one.
@@ -229,6 +229,18 @@ async fn terraform_plan_is_signed_verified_and_applied_and_tampering_is_refused(
     let r = run_cmd(&mut plan).await;
     assert_eq!(r.code, 0, "{r:#?}");
     assert_eq!(r.json()["outputs"]["has-changes"], "true");
+    // The plan comment read the signed plan.json artifact; without a pull request it says so.
+    assert_eq!(r.json()["outputs"]["has-destroy"], "false", "{r:#?}");
+    let comment = &r.json()["steps"][2];
+    assert_eq!(comment["id"], "comment", "{r:#?}");
+    assert!(
+        comment["message"].as_str().unwrap().starts_with("eu-west: 4 to create"),
+        "{r:#?}"
+    );
+    assert!(
+        comment["message"].as_str().unwrap().contains("no pull request"),
+        "{r:#?}"
+    );
 
     // The plan JSON is a real terraform plan for this region.
     let mut verify = tollgate();
@@ -327,6 +339,25 @@ async fn terraform_plan_is_signed_verified_and_applied_and_tampering_is_refused(
         state_text.contains("terraform_data") && state_text.contains("eu-west"),
         "{state_text}"
     );
+
+    // The nightly drift check of the applied region: a real refresh-only plan, no drift.
+    let mut drift = tollgate();
+    tf(&mut drift, root);
+    drift
+        .args([
+            "pipeline",
+            "run",
+            "--json",
+            "drift.pipeline.yml",
+            "--input",
+            "region=eu-west",
+        ])
+        .args(["--artifacts", "store"])
+        .env("TOLLGATE_SIGNING_KEY", &private);
+    let r = run_cmd(&mut drift).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(r.json()["outputs"]["drifted"], "false", "{r:#?}");
+    assert_eq!(r.json()["outputs"]["exit-code"], "0", "{r:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
