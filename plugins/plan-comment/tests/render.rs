@@ -44,6 +44,25 @@ fn golden_files() {
     );
 }
 
+/// The README shows the comment for `changes.json`: the sample is the golden file, verbatim,
+/// between its markers (UPDATE_GOLDEN rewrites the golden file; copy it into the README).
+#[test]
+fn the_readme_sample_is_the_golden_comment() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let golden = std::fs::read_to_string(root.join("plugins/plan-comment/tests/golden/changes.md")).unwrap();
+    let start = "<!-- sample: plugins/plan-comment/tests/golden/changes.md -->\n";
+    let sample = readme
+        .split_once(start)
+        .and_then(|(_, rest)| rest.split_once("<!-- /sample -->"))
+        .map(|(sample, _)| sample)
+        .expect("README.md has the plan-comment sample between its markers");
+    assert!(
+        sample == golden,
+        "README.md's plan-comment sample differs from the golden file"
+    );
+}
+
 #[test]
 fn sections_come_in_order_destroy_and_replace_first() {
     let plan = Plan::from_slice(&common::fixture("changes")).unwrap();
