@@ -403,10 +403,22 @@ async fn server_errors_and_rate_limits_are_retried() {
     peer.seed_pull(4).await;
     peer.faults(json!({"sequence": ["secondary-rate-limit"], "retry_after_seconds": 30}))
         .await;
-    let p = probe_with(&peer, get, ALL, &[("TOLLGATE_GITHUB_RETRY_BUDGET", "2s")], &[]).await;
+    let p = probe_with(&peer, get.clone(), ALL, &[("TOLLGATE_GITHUB_RETRY_BUDGET", "2s")], &[]).await;
     let message = p.err(0, "rate-limited");
     assert!(message.contains("retry budget"), "{message}");
     assert!(p.elapsed < Duration::from_secs(20));
+
+    // A primary limit resetting in an hour, within a 2h retry budget: with `--timeout 20s`
+    // the call ends now and says why, instead of the step being killed mid-wait.
+    peer.control("POST", "/_control/reset", json!({})).await;
+    peer.seed_pull(4).await;
+    peer.faults(json!({"sequence": ["primary-rate-limit"], "rate_limit_reset_seconds": 3600}))
+        .await;
+    let flags = [ALL, &["--timeout", "20s"]].concat();
+    let p = probe_with(&peer, get, &flags, &[("TOLLGATE_GITHUB_RETRY_BUDGET", "2h")], &[]).await;
+    let message = p.err(0, "rate-limited");
+    assert!(message.contains("outlast the step's timeout"), "{message}");
+    assert!(p.elapsed < Duration::from_secs(15), "ended at once: {:?}", p.elapsed);
 }
 
 #[tokio::test(flavor = "multi_thread")]

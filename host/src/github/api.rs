@@ -286,9 +286,10 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for `config` over the step's connector; `unavailable` (saying what to set)
-    /// without a token, a repository or a usable API URL.
-    pub fn new(config: &GithubConfig, net: NetPolicy) -> Result<Self, GithubError> {
+    /// A client for `config` over the step's connector, whose retries never wait past
+    /// `deadline` (the step's end); `unavailable` (saying what to set) without a token, a
+    /// repository or a usable API URL.
+    pub fn new(config: &GithubConfig, net: NetPolicy, deadline: Option<Instant>) -> Result<Self, GithubError> {
         let token = config.token.clone().filter(|t| !t.is_empty()).ok_or_else(|| {
             GithubError::Unavailable(
                 "the host has no GitHub token: set the environment variable GITHUB_TOKEN, or the action's \
@@ -324,7 +325,10 @@ impl Client {
             base,
             token,
             repo,
-            policy: config.retry,
+            policy: RetryPolicy {
+                deadline,
+                ..config.retry
+            },
             returned: Mutex::default(),
             login: Mutex::default(),
         })
@@ -832,6 +836,11 @@ fn gave_up(last: GithubError, why: GiveUp, ambiguous: bool, policy: RetryPolicy)
             "gave up: waiting {} more would pass the retry budget of {}",
             humantime::format_duration(Duration::from_secs(wait.as_secs().max(1))),
             humantime::format_duration(policy.budget)
+        ),
+        GiveUp::Deadline(wait) => format!(
+            "gave up: waiting {} more would outlast the step's timeout; give the step a longer `timeout` \
+             or run it again later",
+            humantime::format_duration(Duration::from_secs(wait.as_secs().max(1))),
         ),
     };
     let maybe = if ambiguous {

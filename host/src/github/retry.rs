@@ -1,9 +1,9 @@
 //! When a failed GitHub call is tried again, and after how long: exponential backoff with
 //! jitter for server errors and lost connections, GitHub's own times for rate limits, and
 //! never more than [`RetryPolicy::max_attempts`] attempts or [`RetryPolicy::budget`] of
-//! waiting in all.
+//! waiting in all, and never a wait that ends after the step's own deadline.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How a call is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,9 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// The longest single backoff (rate-limit waits are GitHub's and may be longer).
     pub max_backoff: Duration,
+    /// When the step's `--timeout` ends: a wait that would outlast it ends the call at once
+    /// with a message saying so, instead of the step being killed mid-wait.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for RetryPolicy {
@@ -26,6 +29,7 @@ impl Default for RetryPolicy {
             budget: Duration::from_secs(300),
             base: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+            deadline: None,
         }
     }
 }
@@ -91,6 +95,8 @@ pub enum GiveUp {
     Attempts(u32),
     /// The next wait would pass the budget; it was this long.
     Budget(Duration),
+    /// The next wait would outlast the step's deadline; it was this long.
+    Deadline(Duration),
 }
 
 impl Backoff {
@@ -129,6 +135,9 @@ impl Backoff {
         if self.waited + wait > self.policy.budget {
             return Err(GiveUp::Budget(wait));
         }
+        if self.policy.deadline.is_some_and(|end| Instant::now() + wait >= end) {
+            return Err(GiveUp::Deadline(wait));
+        }
         self.waited += wait;
         self.attempts += 1;
         Ok(wait)
@@ -159,6 +168,7 @@ mod tests {
             budget: Duration::from_secs(10),
             base: Duration::from_millis(500),
             max_backoff: Duration::from_secs(3),
+            deadline: None,
         }
     }
 
@@ -191,6 +201,25 @@ mod tests {
         assert_eq!(
             b.next(Retry::After(Duration::from_secs(4)), 0.0),
             Ok(Duration::from_secs(4))
+        );
+    }
+
+    #[test]
+    fn no_wait_outlasts_the_steps_deadline() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut b = Backoff::new(RetryPolicy {
+            budget: Duration::from_secs(3600),
+            deadline: Some(deadline),
+            ..policy()
+        });
+        // A rate limit that resets in 50 minutes: within the budget, past the step's end.
+        assert_eq!(
+            b.next(Retry::After(Duration::from_secs(3000)), 0.0),
+            Err(GiveUp::Deadline(Duration::from_secs(3000)))
+        );
+        assert_eq!(
+            b.next(Retry::After(Duration::from_secs(2)), 0.0),
+            Ok(Duration::from_secs(2))
         );
     }
 

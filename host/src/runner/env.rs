@@ -87,7 +87,7 @@ pub fn secret_values(names: &[String]) -> std::collections::HashMap<String, Stri
 /// `GITHUB_REPOSITORY`. The action's inputs win: a workflow that passes a token (say, a
 /// GitHub App's) or an API URL to the step means that one, whatever the job's `env:` holds.
 /// `TOLLGATE_GITHUB_RETRY_BUDGET` (a duration, e.g. `30s`) bounds the time one call may
-/// spend waiting between retries (default 5m; a step's `--timeout` bounds it anyway).
+/// spend waiting between retries (default 5m); no wait outlasts the step's `--timeout` either.
 pub fn github_config() -> Result<Arc<GithubConfig>, tollgate_vocab::Invalid> {
     let mut retry = RetryPolicy::default();
     if let Some(budget) = env("TOLLGATE_GITHUB_RETRY_BUDGET") {

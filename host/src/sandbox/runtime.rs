@@ -293,7 +293,9 @@ impl Runtime {
             }
         };
         let limits = setup.limits;
-        let mut store = self.store(setup.io, wasi, limits);
+        let mut io = setup.io;
+        io.deadline = Some(std::time::Instant::now() + limits.timeout);
+        let mut store = self.store(io, wasi, limits);
         let call = async {
             let instance = plugin.pre.instantiate_async(&mut store).await?;
             instance.call_run(&mut store, &inputs, &context).await

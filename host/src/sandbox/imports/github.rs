@@ -47,7 +47,7 @@ impl StepIo {
         }
         if self.github_client.is_none() {
             let client = match &self.github {
-                Some(config) => Client::new(config, self.net.clone()),
+                Some(config) => Client::new(config, self.net.clone(), self.deadline),
                 None => Err(GithubError::Unavailable(
                     "GitHub calls are not available here (while describing, or in a run the host gave no GitHub \
                      configuration)"

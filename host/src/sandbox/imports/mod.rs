@@ -89,6 +89,9 @@ pub struct StepIo {
     /// Where and as whom GitHub calls go; `None` (describe, authoring cases) answers them
     /// `unavailable`.
     pub github: Option<Arc<GithubConfig>>,
+    /// When the step's `--timeout` ends (set when `run` starts): GitHub retries never wait
+    /// past it.
+    pub deadline: Option<std::time::Instant>,
     /// The GitHub client, made on the first call.
     github_client: Option<Result<Client, GithubError>>,
     log_bytes: usize,
@@ -110,6 +113,7 @@ impl StepIo {
             artifacts: None,
             produced: Produced::default(),
             github: None,
+            deadline: None,
             github_client: None,
             log_bytes: 0,
             outputs_bytes: 0,
