@@ -14,5 +14,6 @@ mod hostile;
 mod pipeline;
 mod region_verify;
 mod sandbox;
+mod state_lock;
 mod support;
 mod terraform_plugins;

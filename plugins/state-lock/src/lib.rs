@@ -14,6 +14,7 @@ mod plugin;
 
 pub use plugin::{StateLock, StepInputs, StepOutputs};
 
+#[cfg(feature = "export")]
 tollgate_sdk::export_plugin!(StateLock);
 
 /// A fresh random token (128 bits, hex), from the host's `wasi:random`.

@@ -7,15 +7,24 @@ use crate::lease::{Judge, Lease, Record, Seen, now_ms};
 use std::time::Duration;
 use tollgate_sdk::runtime::{Instant, block_on, sleep};
 
+/// `poll` spread over ±50%, so waiting contenders do not look again in lockstep.
+fn jittered(poll: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let draw = getrandom::fill(&mut byte)
+        .map(|()| f64::from(byte[0]) / 255.0)
+        .unwrap_or(0.5);
+    poll.mul_f64(0.5 + draw)
+}
+
 /// What an operation ran into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockError {
     /// Someone else holds a live lease.
-    Held(Lease),
+    Held(Box<Lease>),
     /// The caller's token does not hold the lock.
     NotHolder {
         /// The current holder, if any.
-        holder: Option<Lease>,
+        holder: Option<Box<Lease>>,
     },
     /// The backend failed.
     Backend(BackendError),
@@ -93,7 +102,12 @@ impl<'a, B: Backend> Lock<'a, B> {
 
     /// Take the lock for `mine`, waiting as `wait` says while someone else holds a live lease;
     /// `progress` hears about each wait.
-    pub fn acquire(&mut self, mine: Lease, wait: Wait, progress: &mut dyn FnMut(&Lease, Duration)) -> Result<Held, LockError> {
+    pub fn acquire(
+        &mut self,
+        mine: Lease,
+        wait: Wait,
+        progress: &mut dyn FnMut(&Lease, Duration),
+    ) -> Result<Held, LockError> {
         let started = Instant::now();
         loop {
             let current = self.backend.read()?;
@@ -109,10 +123,10 @@ impl<'a, B: Backend> Lock<'a, B> {
                         } else {
                             let waited = started.elapsed();
                             if waited >= wait.timeout {
-                                return Err(LockError::Held(l.clone()));
+                                return Err(LockError::Held(Box::new(l.clone())));
                             }
                             progress(l, waited);
-                            block_on(sleep(wait.poll.min(wait.timeout - waited)));
+                            block_on(sleep(jittered(wait.poll).min(wait.timeout - waited)));
                             continue;
                         }
                     }
@@ -120,10 +134,10 @@ impl<'a, B: Backend> Lock<'a, B> {
             };
             let mut lease = mine.clone();
             lease.renewed_ms = now_ms();
-            if took_over.is_none() {
-                if let Some(Record::Held(own)) = current.as_ref().map(|c| &c.record) {
-                    lease.acquired_ms = own.acquired_ms;
-                }
+            if took_over.is_none()
+                && let Some(Record::Held(own)) = current.as_ref().map(|c| &c.record)
+            {
+                lease.acquired_ms = own.acquired_ms;
             }
             if let Put::Won(version) = self.backend.put(expected.as_ref(), &Record::Held(lease.clone()))? {
                 return Ok(Held {
@@ -208,7 +222,7 @@ impl<'a, B: Backend> Lock<'a, B> {
                     Ok((c, lease))
                 }
                 Record::Held(l) => Err(LockError::NotHolder {
-                    holder: Some(l.clone()),
+                    holder: Some(Box::new(l.clone())),
                 }),
                 Record::Free { .. } => Err(LockError::NotHolder { holder: None }),
             },

@@ -84,7 +84,11 @@ impl Plugin for StateLock {
                     "the github backend keeps the lock in the ref refs/tollgate/locks/<key>",
                 )
                 .optional(),
-                request(Capability::Write, "the file backend keeps the lock in a directory under `path`").optional(),
+                request(
+                    Capability::Write,
+                    "the file backend keeps the lock in a directory under `path`",
+                )
+                .optional(),
             ],
         }
     }
@@ -102,6 +106,12 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
             "operation",
             format!("`{operation}` is not an operation: write {OPERATIONS}"),
         ));
+    }
+    // Everything the operation needs is checked before any backend is touched.
+    match operation {
+        "release" | "renew" => drop(need_token(config)?),
+        "force-release" => drop(need_reason(config)?),
+        _ => {}
     }
     let judge = Judge {
         max_skew: *config.max_clock_skew,
@@ -127,12 +137,14 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
 
 /// Who this run is, for the lease record.
 fn me(config: &StepInputs, context: &StepContext, token: String) -> Lease {
-    let holder = config.holder.clone().filter(|h| !h.trim().is_empty()).unwrap_or_else(|| {
-        match (&context.repository, &context.run_id) {
+    let holder = config
+        .holder
+        .clone()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| match (&context.repository, &context.run_id) {
             (Some(repo), Some(run)) => format!("{repo} run {run}"),
             _ => format!("a local run (step {})", context.step_id),
-        }
-    });
+        });
     let now = now_ms();
     Lease {
         holder: holder.chars().take(200).collect(),
@@ -154,12 +166,26 @@ fn backend_error(e: BackendError) -> PluginError {
 }
 
 fn need_token(config: &StepInputs) -> Result<&str, PluginError> {
-    config.token.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
-        invalid_input(
-            "token",
-            "give the lease token `acquire` returned: `token: ${{ steps.<acquire step>.outputs.token }}`",
-        )
-    })
+    config
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            invalid_input(
+                "token",
+                "give the lease token `acquire` returned: `token: ${{ steps.<acquire step>.outputs.token }}`",
+            )
+        })
+}
+
+fn need_reason(config: &StepInputs) -> Result<&str, PluginError> {
+    config
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| invalid_input("reason", "force-release needs a `reason`: it is recorded and logged"))
 }
 
 fn held_outputs(held: &Held, previous: Option<&Lease>) -> StepOutputs {
@@ -226,7 +252,10 @@ fn operate<B: Backend>(
                         if wait.timeout.is_zero() {
                             "; give `wait` (e.g. `10m`) to wait for it".to_string()
                         } else {
-                            format!("; still held after waiting {}", humantime::format_duration(wait.timeout))
+                            format!(
+                                "; still held after waiting {}",
+                                humantime::format_duration(wait.timeout)
+                            )
                         }
                     );
                     let outputs = StepOutputs {
@@ -243,7 +272,10 @@ fn operate<B: Backend>(
         "release" => match lock.release(need_token(config)?, &by) {
             Ok(lease) => (
                 Status::Passed,
-                format!("released lock {key} ({location}), held since {}", rfc3339(lease.acquired_ms)),
+                format!(
+                    "released lock {key} ({location}), held since {}",
+                    rfc3339(lease.acquired_ms)
+                ),
                 StepOutputs::default(),
             ),
             Err(LockError::NotHolder { holder: None }) => {
@@ -267,9 +299,12 @@ fn operate<B: Backend>(
             Err(e) => return Err(lock_error(e, key)),
         },
         "force-release" => {
-            let reason = config.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
-                invalid_input("reason", "force-release needs a `reason`: it is recorded and logged")
-            })?;
+            let reason = config
+                .reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| invalid_input("reason", "force-release needs a `reason`: it is recorded and logged"))?;
             match lock.force_release(&by, reason) {
                 Ok(Some(previous)) => {
                     tollgate_sdk::warn(&format!(
@@ -299,7 +334,11 @@ fn operate<B: Backend>(
                 format!(
                     "lock {key} is held by {}{}",
                     lease.describe(),
-                    if live { "" } else { " (expired: the next acquire takes it over)" }
+                    if live {
+                        ""
+                    } else {
+                        " (expired: the next acquire takes it over)"
+                    }
                 ),
                 StepOutputs {
                     held: live,
@@ -317,11 +356,18 @@ fn operate<B: Backend>(
                 ),
                 StepOutputs::default(),
             ),
-            None => (Status::Passed, format!("lock {key} is free (never taken)"), StepOutputs::default()),
+            None => (
+                Status::Passed,
+                format!("lock {key} is free (never taken)"),
+                StepOutputs::default(),
+            ),
         },
     };
     outputs.set_all()?;
-    tollgate_sdk::append_summary(&format!("**state-lock** · {}\n", tollgate_sdk::markdown::inline(&message)));
+    tollgate_sdk::append_summary(&format!(
+        "**state-lock** · {}\n",
+        tollgate_sdk::markdown::inline(&message)
+    ));
     Ok(RunReport { status, message })
 }
 

@@ -21,10 +21,17 @@ pub struct FileBackend {
     dir: PathBuf,
 }
 
-
 impl FileBackend {
     /// The lock directory of `key` under `root` (created when missing).
     pub fn new(root: &Path, key: &str) -> Result<Self, BackendError> {
+        // Outside every granted directory the sandbox shows nothing: say which grant is missing.
+        if !root.is_dir() {
+            return Err(BackendError::Denied(format!(
+                "`{}` is not a directory this step can see. Grant it with `allow-write` (`--allow-write DIR`, a \
+                 pipeline's `allow: {{write: [DIR]}}`)",
+                root.display()
+            )));
+        }
         let dir = root.join(key);
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, "create the lock directory", &e))?;
         Ok(FileBackend { dir })
@@ -62,10 +69,10 @@ impl FileBackend {
 
     /// Move the hint forward to `generation` (a rename: readers see the old or the new one).
     fn hint(&self, generation: u64) {
-        if let Ok(scratch) = self.scratch(&generation.to_string()) {
-            if std::fs::rename(&scratch, self.hint_path()).is_err() {
-                let _ = std::fs::remove_file(&scratch);
-            }
+        if let Ok(scratch) = self.scratch(&generation.to_string())
+            && std::fs::rename(&scratch, self.hint_path()).is_err()
+        {
+            let _ = std::fs::remove_file(&scratch);
         }
     }
 
@@ -79,7 +86,10 @@ impl FileBackend {
 
 fn modified_ms(path: &Path) -> Result<u64, std::io::Error> {
     let modified = std::fs::metadata(path)?.modified()?;
-    Ok(modified.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0))
+    Ok(modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0))
 }
 
 fn io_error(path: &Path, doing: &str, e: &std::io::Error) -> BackendError {
@@ -117,7 +127,11 @@ impl Backend for FileBackend {
     fn put(&mut self, expected: Option<&Version>, record: &Record) -> Result<Put, BackendError> {
         let generation = match expected {
             None => 1,
-            Some(v) => v.0.parse::<u64>().map_err(|_| BackendError::Foreign(format!("generation `{}`", v.0)))? + 1,
+            Some(v) => {
+                v.0.parse::<u64>()
+                    .map_err(|_| BackendError::Foreign(format!("generation `{}`", v.0)))?
+                    + 1
+            }
         };
         let scratch = self.scratch(&record.to_json())?;
         let target = self.generation_path(generation);

@@ -75,7 +75,9 @@ pub fn check_key(key: &str) -> Result<(), String> {
             || segment.starts_with(['.', '-'])
             || segment.ends_with(".lock")
             || segment.contains("..")
-            || !segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            || !segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if bad {
             return Err(format!("`{key}` is not a lock key (segment `{segment}`): {fix}"));
         }
@@ -93,7 +95,20 @@ mod tests {
             assert_eq!(check_key(good), Ok(()), "{good}");
         }
         for bad in [
-            "", "/a", "a/", "a//b", "../x", "a/../b", ".hidden", "-x", "x.lock", "a b", "a\nb", "ü", "a:b", "a\\b",
+            "",
+            "/a",
+            "a/",
+            "a//b",
+            "../x",
+            "a/../b",
+            ".hidden",
+            "-x",
+            "x.lock",
+            "a b",
+            "a\nb",
+            "ü",
+            "a:b",
+            "a\\b",
             &"k".repeat(129),
         ] {
             assert!(check_key(bad).is_err(), "{bad:?}");

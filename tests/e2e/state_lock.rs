@@ -1,0 +1,506 @@
+//! `state-lock` end to end: the builtin through the real binary on the `file` backend and on
+//! the `github` backend against the GitHub peer; contention between 16 processes (the
+//! `lock-contender` guest runs the plugin's own operations in a loop) with every critical
+//! section checked for overlap; a holder killed mid-hold, a pipeline stopped by SIGTERM,
+//! injected GitHub faults, clocks five minutes off, and bad input.
+
+use crate::github_peer::{Peer, REPOSITORY, TOKEN};
+use crate::support::{Run, guest, run_cmd, tollgate};
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Where the lock lives for one test.
+enum Where<'a> {
+    File(&'a Path),
+    Github(&'a Peer),
+}
+
+impl Where<'_> {
+    fn backend(&self) -> &'static str {
+        match self {
+            Where::File(_) => "file",
+            Where::Github(_) => "github",
+        }
+    }
+
+    /// The backend's inputs, grants and environment on `cmd`.
+    fn apply(&self, cmd: &mut tokio::process::Command) {
+        cmd.args(["--with", &format!("backend={}", self.backend())]);
+        match self {
+            Where::File(dir) => {
+                cmd.args(["--with", &format!("path={}", dir.display())])
+                    .arg("--allow-write")
+                    .arg(dir);
+            }
+            Where::Github(peer) => {
+                cmd.args(["--allow-github", "contents:write"])
+                    .env("GITHUB_API_URL", peer.url(""))
+                    .env("GITHUB_TOKEN", TOKEN)
+                    .env("GITHUB_REPOSITORY", REPOSITORY);
+            }
+        }
+    }
+}
+
+/// `tollgate run state-lock --json` on `at` with these `--with` pairs.
+fn lock_cmd(at: &Where, with: &[(&str, &str)]) -> tokio::process::Command {
+    let mut cmd = tollgate();
+    cmd.args(["run", "state-lock", "--json"]);
+    for (k, v) in with {
+        cmd.arg("--with").arg(format!("{k}={v}"));
+    }
+    at.apply(&mut cmd);
+    cmd
+}
+
+async fn lock(at: &Where<'_>, with: &[(&str, &str)]) -> Run {
+    run_cmd(&mut lock_cmd(at, with)).await
+}
+
+fn out(run: &Run, name: &str) -> String {
+    run.json()["outputs"][name].as_str().unwrap_or_default().to_string()
+}
+
+fn message(run: &Run) -> String {
+    run.json()["message"].as_str().unwrap_or_default().to_string()
+}
+
+/// Acquire, see it held, be refused by a second acquirer and by a stranger's release, release,
+/// and acquire again: the lifecycle every backend must get right.
+async fn lifecycle(at: Where<'_>) {
+    let key = "openclaw/us-east";
+    let first = lock(
+        &at,
+        &[
+            ("operation", "acquire"),
+            ("key", key),
+            ("holder", "plan of PR 7"),
+            ("ttl", "10m"),
+        ],
+    )
+    .await;
+    assert_eq!(first.code, 0, "{first:#?}");
+    let token = out(&first, "token");
+    assert_eq!(token.len(), 32, "{first:#?}");
+    assert_eq!(out(&first, "held"), "true");
+
+    let status = lock(&at, &[("operation", "status"), ("key", key)]).await;
+    assert_eq!(status.code, 0, "{status:#?}");
+    assert_eq!(out(&status, "holder"), "plan of PR 7");
+    assert_eq!(out(&status, "token"), "", "status never reveals the token");
+
+    let second = lock(&at, &[("operation", "acquire"), ("key", key), ("holder", "PR 8")]).await;
+    assert_eq!(second.code, 1, "a held lock fails the second acquire: {second:#?}");
+    assert!(
+        message(&second).contains("held by plan of PR 7"),
+        "names the holder: {second:#?}"
+    );
+    assert_eq!(out(&second, "token"), "");
+
+    let stranger = lock(
+        &at,
+        &[("operation", "release"), ("key", key), ("token", "0123456789abcdef")],
+    )
+    .await;
+    assert_eq!(stranger.code, 1, "{stranger:#?}");
+    assert!(message(&stranger).contains("refused"), "{stranger:#?}");
+    let still = lock(&at, &[("operation", "status"), ("key", key)]).await;
+    assert_eq!(
+        out(&still, "holder"),
+        "plan of PR 7",
+        "a refused release changes nothing"
+    );
+
+    let released = lock(&at, &[("operation", "release"), ("key", key), ("token", &token)]).await;
+    assert_eq!(released.code, 0, "{released:#?}");
+    let again = lock(&at, &[("operation", "acquire"), ("key", key), ("holder", "PR 8")]).await;
+    assert_eq!(again.code, 0, "{again:#?}");
+    assert_ne!(out(&again, "token"), token, "every lease has its own token");
+
+    // Force-release names the holder it ended.
+    let forced = lock(
+        &at,
+        &[("operation", "force-release"), ("key", key), ("reason", "runner died")],
+    )
+    .await;
+    assert_eq!(forced.code, 0, "{forced:#?}");
+    assert_eq!(out(&forced, "previous-holder"), "PR 8");
+    assert!(
+        forced.stderr.contains("runner died"),
+        "logged with its reason: {forced:#?}"
+    );
+    let stale = lock(
+        &at,
+        &[("operation", "renew"), ("key", key), ("token", &out(&again, "token"))],
+    )
+    .await;
+    assert_ne!(stale.code, 0, "a force-released lease cannot be renewed: {stale:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_file_backend_grants_refuses_releases_and_forces() {
+    let dir = tempfile::tempdir().unwrap();
+    lifecycle(Where::File(dir.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_github_backend_keeps_the_lease_in_a_ref() {
+    let peer = Peer::start().await;
+    lifecycle(Where::Github(&peer)).await;
+    let refs = &peer.repo().await["refs"];
+    assert!(
+        refs.to_string().contains("refs/tollgate/locks/openclaw/us-east"),
+        "{refs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_exits_2_with_what_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = Where::File(dir.path());
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("operation", "acquire"), ("key", "../etc")], "not a lock key"),
+        (&[("operation", "acquire"), ("key", "a b")], "not a lock key"),
+        (&[("operation", "grab"), ("key", "k")], "not an operation"),
+        (&[("operation", "release"), ("key", "k")], "lease token"),
+        (&[("operation", "force-release"), ("key", "k")], "reason"),
+        (&[("operation", "acquire"), ("key", "k"), ("ttl", "soon")], "duration"),
+    ];
+    for (with, says) in cases {
+        let run = lock(&at, with).await;
+        assert_eq!(run.code, 2, "{with:?}: {run:#?}");
+        assert!(
+            format!("{}{}", run.stdout, run.stderr).contains(says),
+            "{with:?} should say `{says}`: {run:#?}"
+        );
+    }
+    // An unknown backend.
+    let mut cmd = tollgate();
+    cmd.args([
+        "run",
+        "state-lock",
+        "--json",
+        "--with",
+        "operation=acquire",
+        "--with",
+        "key=k",
+    ])
+    .args(["--with", "backend=etcd"]);
+    let run = run_cmd(&mut cmd).await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stdout.contains("`etcd` is not a lock backend"), "{run:#?}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "bad input touched nothing"
+    );
+    // The file backend without the grant: denied, naming the flag; nothing written.
+    let mut cmd = tollgate();
+    cmd.args([
+        "run",
+        "state-lock",
+        "--json",
+        "--with",
+        "operation=acquire",
+        "--with",
+        "key=k",
+    ])
+    .args(["--with", "backend=file", "--with"])
+    .arg(format!("path={}", dir.path().display()));
+    let run = run_cmd(&mut cmd).await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stdout.contains("allow-write"), "{run:#?}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
+    // The github backend without `contents:write`: denied, naming the grant.
+    let peer = Peer::start().await;
+    let mut cmd = tollgate();
+    cmd.args([
+        "run",
+        "state-lock",
+        "--json",
+        "--with",
+        "operation=acquire",
+        "--with",
+        "key=k",
+    ])
+    .env("GITHUB_API_URL", peer.url(""))
+    .env("GITHUB_TOKEN", TOKEN)
+    .env("GITHUB_REPOSITORY", REPOSITORY);
+    let run = run_cmd(&mut cmd).await;
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stdout.contains("contents:write"), "{run:#?}");
+    assert!(peer.requests().await.is_empty(), "nothing reached GitHub");
+}
+
+/// Critical sections `(enter, exit)` in ns and each acquire's wait, from every contender.
+struct Sections {
+    all: Vec<(u128, u128)>,
+}
+
+impl Sections {
+    /// No two sections overlap: sorted by entry, each starts after the previous one ended.
+    fn assert_exclusive(&mut self) {
+        self.all.sort();
+        for pair in self.all.windows(2) {
+            assert!(
+                pair[1].0 > pair[0].1,
+                "two holders at once: {:?} and {:?} overlap",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+
+    /// Handover latency: from one section's end to the next one's start.
+    fn handovers(&self) -> Vec<Duration> {
+        let mut gaps: Vec<Duration> = self
+            .all
+            .windows(2)
+            .map(|p| Duration::from_nanos((p[1].0 - p[0].1) as u64))
+            .collect();
+        gaps.sort();
+        gaps
+    }
+}
+
+/// `contenders` processes × `rounds` acquire/hold/release rounds on one key; every release
+/// must succeed (the guest fails its run on a lost one) and every contender must finish.
+async fn contend(at: &Where<'_>, contenders: usize, rounds: usize, poll: &str) -> Sections {
+    let lock_contender = guest("lock-contender");
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..contenders)
+        .map(|_| {
+            let mut cmd = tollgate();
+            cmd.args(["run", lock_contender, "--json", "--timeout", "15m"])
+                .args(["--with", "key=contended", "--with", &format!("rounds={rounds}")])
+                .args(["--with", &format!("poll={poll}")]);
+            at.apply(&mut cmd);
+            tokio::spawn(async move {
+                let output = tokio::time::timeout(Duration::from_secs(900), cmd.output())
+                    .await
+                    .expect("a contender finished within 15 minutes")
+                    .expect("tollgate starts");
+                Run {
+                    code: output.status.code().unwrap_or(-1),
+                    stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        let run = task.await.unwrap();
+        assert_eq!(
+            run.code, 0,
+            "every contender is served and every release lands: {run:#?}"
+        );
+        let lines = out(&run, "sections");
+        let parsed: Vec<(u128, u128)> = lines
+            .lines()
+            .map(|l| {
+                let mut f = l.split(' ').map(|n| n.parse::<u128>().unwrap());
+                (f.next().unwrap(), f.next().unwrap())
+            })
+            .collect();
+        assert_eq!(parsed.len(), rounds, "{run:#?}");
+        all.extend(parsed);
+    }
+    let mut sections = Sections { all };
+    sections.assert_exclusive();
+    let gaps = sections.handovers();
+    eprintln!(
+        "state-lock {} contention: {contenders} contenders × {rounds} rounds in {:.1?}; handover median {:.1?}, p99 {:.1?}",
+        at.backend(),
+        started.elapsed(),
+        gaps[gaps.len() / 2],
+        gaps[gaps.len() * 99 / 100]
+    );
+    sections
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_contenders_never_hold_the_file_lock_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = contend(&Where::File(dir.path()), 16, 200, "5ms").await;
+    assert_eq!(s.all.len(), 16 * 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_contenders_never_hold_the_github_lock_together() {
+    let peer = Peer::start().await;
+    let s = contend(&Where::Github(&peer), 16, 200, "20ms").await;
+    assert_eq!(s.all.len(), 16 * 200);
+}
+
+/// GitHub failing one call in five — server errors, resets, rate limits, and answers lost after
+/// GitHub moved the ref — never yields two holders or a lost release.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_faults_never_yield_two_holders() {
+    let peer = Peer::start().await;
+    peer.faults(json!({
+        "rate": 0.2,
+        "kinds": ["500", "502", "reset", "lost-response", "lost-response", "secondary-rate-limit"],
+        "seed": 10,
+        "retry_after_seconds": 1,
+    }))
+    .await;
+    let s = contend(&Where::Github(&peer), 4, 15, "20ms").await;
+    assert_eq!(s.all.len(), 4 * 15);
+    let stats = peer.state().await["faults"]["stats"].clone();
+    assert!(stats["injected"].as_u64().unwrap() >= 10, "faults fired: {stats}");
+}
+
+/// A pipeline that takes the lock and then works (a long `run:` step), with `finally:`
+/// releasing it.
+fn holding_pipeline(dir: &Path, lock_dir: &Path) -> std::path::PathBuf {
+    let file = dir.join("hold.yml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+name: hold
+steps:
+  - id: lock
+    uses: state-lock
+    with: {{ operation: acquire, key: seed/us-east, backend: file, path: "{dir}", ttl: 3s, holder: the pipeline }}
+    allow: {{ write: ["{dir}"] }}
+  - id: work
+    run: echo started > "{marker}"; sleep 120
+finally:
+  - id: unlock
+    uses: state-lock
+    with: {{ operation: release, key: seed/us-east, backend: file, path: "{dir}", token: "${{{{ steps.lock.outputs.token }}}}" }}
+    allow: {{ write: ["{dir}"] }}
+"#,
+            dir = lock_dir.display(),
+            marker = dir.join("started").display(),
+        ),
+    )
+    .unwrap();
+    file
+}
+
+/// Start the holding pipeline in its own process group; return once its work step runs.
+async fn start_holder(dir: &Path, lock_dir: &Path) -> tokio::process::Child {
+    let file = holding_pipeline(dir, lock_dir);
+    let mut cmd = tollgate();
+    cmd.args(["pipeline", "run"])
+        .arg(&file)
+        .current_dir(dir)
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !dir.join("started").exists() {
+        assert!(Instant::now() < deadline, "the pipeline took the lock within 60s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_holder_is_taken_over_after_its_ttl_and_not_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock_dir = tempfile::tempdir().unwrap();
+    let at = Where::File(lock_dir.path());
+    let mut holder = start_holder(dir.path(), lock_dir.path()).await;
+    let held_since = Instant::now();
+    // SIGKILL: no `finally`, the lease stays behind.
+    let pid = holder.id().unwrap() as i32;
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    holder.wait().await.unwrap();
+    // Not before the TTL: a fail-fast acquire right away is refused, naming the holder.
+    let early = lock(&at, &[("operation", "acquire"), ("key", "seed/us-east")]).await;
+    assert_eq!(early.code, 1, "{early:#?}");
+    assert!(message(&early).contains("the pipeline"), "{early:#?}");
+    // After it: a waiting acquire takes it over and says whose lease it ended.
+    let late = lock(
+        &at,
+        &[
+            ("operation", "acquire"),
+            ("key", "seed/us-east"),
+            ("wait", "30s"),
+            ("poll", "100ms"),
+        ],
+    )
+    .await;
+    assert_eq!(late.code, 0, "{late:#?}");
+    assert!(
+        held_since.elapsed() >= Duration::from_secs(3),
+        "taken over only after the 3s TTL: {:?}",
+        held_since.elapsed()
+    );
+    assert_eq!(out(&late, "previous-holder"), "the pipeline");
+    assert!(late.stderr.contains("took over"), "{late:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_releases_the_lock_through_finally() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock_dir = tempfile::tempdir().unwrap();
+    let at = Where::File(lock_dir.path());
+    let mut holder = start_holder(dir.path(), lock_dir.path()).await;
+    unsafe { libc::kill(holder.id().unwrap() as i32, libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(60), holder.wait())
+        .await
+        .expect("the pipeline ends after SIGTERM")
+        .unwrap();
+    assert!(!status.success());
+    // Released at once, not by TTL: a fail-fast acquire succeeds immediately.
+    let next = lock(&at, &[("operation", "acquire"), ("key", "seed/us-east")]).await;
+    assert_eq!(next.code, 0, "{next:#?}");
+    assert_eq!(out(&next, "previous-holder"), "", "released, not taken over: {next:#?}");
+}
+
+/// A contender whose clock is five minutes ahead or behind never takes a live lease.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clock_skewed_contender_never_takes_a_live_lease() {
+    if std::process::Command::new("faketime")
+        .arg("-f")
+        .arg("+0")
+        .arg("true")
+        .status()
+        .is_err()
+    {
+        panic!("faketime is needed (scripts/test installs the Debian package `faketime`)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let peer = Peer::start().await;
+    for at in [Where::File(dir.path()), Where::Github(&peer)] {
+        let held = lock(
+            &at,
+            &[
+                ("operation", "acquire"),
+                ("key", "skew"),
+                ("ttl", "2m"),
+                ("holder", "honest"),
+            ],
+        )
+        .await;
+        assert_eq!(held.code, 0, "{held:#?}");
+        for skew in ["+5m", "-5m", "+10m"] {
+            let cmd = lock_cmd(&at, &[("operation", "acquire"), ("key", "skew")]);
+            let std = cmd.as_std();
+            let mut skewed = tokio::process::Command::new("faketime");
+            skewed.arg("-f").arg(skew).arg(std.get_program()).args(std.get_args());
+            for (k, v) in std.get_envs() {
+                match v {
+                    Some(v) => skewed.env(k, v),
+                    None => skewed.env_remove(k),
+                };
+            }
+            // Durations (timeouts, the epoch) stay true; only the wall clock is off.
+            skewed.env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+            let run = run_cmd(&mut skewed).await;
+            assert_eq!(run.code, 1, "{} {skew}: {run:#?}", at.backend());
+            assert!(
+                message(&run).contains("held by honest"),
+                "{} {skew}: {run:#?}",
+                at.backend()
+            );
+        }
+    }
+}
