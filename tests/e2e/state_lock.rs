@@ -504,3 +504,85 @@ async fn a_clock_skewed_contender_never_takes_a_live_lease() {
         }
     }
 }
+
+/// `examples/terraform-multi-region/run.sh` with this binary, its output going to `log`.
+fn seed_flow(log: &Path) -> tokio::process::Command {
+    let script = crate::guests::workspace_root().join("examples/terraform-multi-region/run.sh");
+    let mut cmd = tokio::process::Command::new("bash");
+    cmd.arg(script)
+        .env("TOLLGATE_BIN", env!("CARGO_BIN_EXE_tollgate"))
+        .env("TOLLGATE_CACHE_DIR", crate::support::cache_dir())
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("TF_CLI_ARGS_apply")
+        .stdout(std::fs::File::create(log).unwrap())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    cmd
+}
+
+/// The seed flow holds each region's lock from plan to apply and releases it on success, on
+/// failure and on cancellation.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_flow_holds_the_lock_from_plan_to_apply_and_always_releases_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let regions = ["us-east", "eu-west", "ap-south"];
+
+    let log = dir.path().join("success.log");
+    let status = seed_flow(&log).status().await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "{text}");
+    for region in regions {
+        let held = text
+            .find(&format!("lock infra/{region} is held by"))
+            .unwrap_or_else(|| panic!("{text}"));
+        let applied = held + text[held..].find("pipeline apply-region: success").expect("applied");
+        let released = text.find(&format!("released lock infra/{region}")).expect("released");
+        assert!(
+            held < applied && applied < released,
+            "held through apply, then released: {text}"
+        );
+    }
+
+    // terraform refuses every apply: the first apply fails and every lock is still released.
+    let log = dir.path().join("failure.log");
+    let status = seed_flow(&log)
+        .env("TF_CLI_ARGS_apply", "-no-such-flag")
+        .status()
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!status.success(), "{text}");
+    assert!(text.contains("pipeline apply-region: failure"), "{text}");
+    for region in regions {
+        assert!(
+            text.contains(&format!("released lock infra/{region}")),
+            "{region}: {text}"
+        );
+    }
+
+    // Cancelled while planning the second region: the lock already taken is released.
+    let log = dir.path().join("cancel.log");
+    let mut child = seed_flow(&log).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("== lock and plan eu-west")
+    {
+        assert!(Instant::now() < deadline, "the flow reached eu-west within 120s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    unsafe { libc::kill(-(child.id().unwrap() as i32), libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(120), child.wait())
+        .await
+        .expect("the flow ends after SIGTERM")
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!status.success(), "{text}");
+    assert!(text.contains("released lock infra/us-east"), "{text}");
+    assert!(
+        !text.contains("== verify and apply"),
+        "cancelled before applying: {text}"
+    );
+}

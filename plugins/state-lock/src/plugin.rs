@@ -40,8 +40,12 @@ pub struct StepInputs {
     /// `acquire`: how often a waiting acquire looks again.
     #[input(default = "5s")]
     pub poll: Duration,
-    /// `release`, `renew`: the lease token `acquire` gave (its `token` output).
+    /// `release`, `renew`: the lease token `acquire` gave (its `token` output), or
+    /// `artifact:NAME` for the artifact `token-artifact` stored (a later job's release).
     pub token: Option<String>,
+    /// `acquire`: also store the lease token as a signed artifact with this name, so a later
+    /// job that downloads the artifact store can release or renew with `token: artifact:NAME`.
+    pub token_artifact: Option<String>,
     /// Who holds the lease, for people; defaults to the repository, run and pull request.
     pub holder: Option<String>,
     /// `force-release`: why (recorded and logged with the previous holder).
@@ -229,6 +233,16 @@ fn operate<B: Backend>(
             };
             match lock.acquire(me(config, context, crate::token()), wait, &mut progress) {
                 Ok(held) => {
+                    if let Some(name) = config.token_artifact.as_deref().filter(|n| !n.trim().is_empty())
+                        && let Err(e) = tollgate_sdk::artifacts::put(name, "text/plain", held.lease.token.as_bytes())
+                    {
+                        // Held but unreleasable by the later job: give it back rather than leave it to the TTL.
+                        let _ = lock.release(&held.lease.token, &by);
+                        return Err(PluginError::Peer(format!(
+                            "acquired lock {key} but could not store its token as artifact `{name}` ({e:?}), so it \
+                             was released again; run the step with an artifact store"
+                        )));
+                    }
                     if let Some(old) = &held.took_over {
                         tollgate_sdk::warn(&format!(
                             "took over lock {key} from {}: its lease expired without a release",
@@ -269,7 +283,7 @@ fn operate<B: Backend>(
                 Err(e) => return Err(lock_error(e, key)),
             }
         }
-        "release" => match lock.release(need_token(config)?, &by) {
+        "release" => match lock.release(&need_token(config)?, &by) {
             Ok(lease) => (
                 Status::Passed,
                 format!(
@@ -289,7 +303,7 @@ fn operate<B: Backend>(
             Err(LockError::NotHolder { holder: Some(l) }) => not_holder(key, "release", &l),
             Err(e) => return Err(lock_error(e, key)),
         },
-        "renew" => match lock.renew(need_token(config)?) {
+        "renew" => match lock.renew(&need_token(config)?) {
             Ok(held) => (
                 Status::Passed,
                 format!("renewed lock {key} until {}", rfc3339(held.lease.expires_ms())),
