@@ -66,6 +66,7 @@
 mod error;
 mod model;
 mod redact;
+mod value;
 mod view;
 
 pub use error::PlanError;
