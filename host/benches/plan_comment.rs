@@ -8,8 +8,8 @@
 //!
 //! Run with `cargo bench -p tollgate --bench plan_comment` (release profile). The plan is
 //! generated with the `terraform` on PATH (a 2,040-resource apply, then a 10,000-resource
-//! plan: about five minutes) into `<target>/bench-fixtures/`, keyed by a hash of the
-//! configuration, and reused by later runs. Without terraform the bench says so and exits 0.
+//! plan: up to a quarter of an hour on two cores) into `<target>/bench-fixtures/`, keyed by a
+//! hash of the configuration, and reused by later runs. Without terraform the bench says so and exits 0.
 
 use sha2::{Digest, Sha256};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -161,12 +161,15 @@ fn native_stages(plan: &str) -> ! {
         let p = PEAK.swap(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
         (LIVE.load(Ordering::Relaxed), p)
     };
-    let report = |stage: &str, (live, peak): (isize, isize)| {
+    let mut last = Instant::now();
+    let mut report = |stage: &str, (live, peak): (isize, isize)| {
         println!(
-            "{stage:<40} live {:>10}  peak during {:>10}",
+            "{stage:<32} {:>7}  live {:>9}  peak during {:>9}",
+            ms(last.elapsed()),
             mib(live.max(0) as u64),
             mib(peak.max(0) as u64)
         );
+        last = Instant::now();
     };
     // Counted from here on: the stages measure what this function allocates.
     COUNTING.store(true, Ordering::Relaxed);
@@ -298,7 +301,7 @@ fn fixtures() -> Option<(PathBuf, PathBuf)> {
     Some((dir, rc))
 }
 
-/// One child's wall time, peak RSS and whether it succeeded.
+/// One child's wall time and peak RSS (it succeeded: [`measure`] checks).
 struct Measured {
     time: Duration,
     max_rss: u64,
@@ -462,7 +465,7 @@ fn main() {
     );
 
     println!("\n## where the bytes go");
-    println!("native heap by stage (same code, counting allocator):");
+    println!("native run by stage (same code; time, and heap from a counting allocator):");
     let mut stages = native_cmd();
     stages.env(NATIVE_STAGES, "1");
     let text = stages.output().expect("native stages");

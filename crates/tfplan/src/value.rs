@@ -4,11 +4,16 @@
 //! it holds), which made the parsed plan five times the size of its JSON. Here an object is
 //! one boxed slice of its entries, sorted by key as `serde_json::Map` iterates them (a
 //! repeated key keeps its last value, as there), and strings are boxed without spare
-//! capacity; reading the same document gives the same values in the same order.
+//! capacity; reading the same document gives the same values in the same order. Object keys
+//! repeat in every resource (`input`, `tags`, `id`, …), so while a plan is read
+//! ([`interning`]) each distinct key is allocated once and shared.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +28,7 @@ pub(crate) enum Value {
 
 /// A JSON object: entries sorted by key, keys unique.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct Object(Box<[(Box<str>, Value)]>);
+pub(crate) struct Object(Box<[(Arc<str>, Value)]>);
 
 impl Object {
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -112,15 +117,62 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries: Vec<(Box<str>, Value)> = Vec::new();
-        while let Some((key, value)) = map.next_entry::<Box<str>, Value>()? {
-            entries.push((key, value));
+        let mut entries: Vec<(Arc<str>, Value)> = Vec::new();
+        while let Some(key) = map.next_key::<Key>()? {
+            entries.push((key.0, map.next_value()?));
         }
         // Newest first, then a stable sort, then keep the first of each key: the last written wins.
         entries.reverse();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries.dedup_by(|a, b| a.0 == b.0);
         Ok(Value::Object(Object(entries.into_boxed_slice())))
+    }
+}
+
+thread_local! {
+    /// The keys read so far by the [`interning`] call running on this thread, if any.
+    static KEYS: RefCell<Option<HashSet<Arc<str>>>> = const { RefCell::new(None) };
+}
+
+/// Run `read` with object keys shared: each distinct key read inside is allocated once.
+pub(crate) fn interning<T>(read: impl FnOnce() -> T) -> T {
+    /// Ends the interning even when `read` unwinds.
+    struct Done(Option<HashSet<Arc<str>>>);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            KEYS.with(|k| *k.borrow_mut() = self.0.take());
+        }
+    }
+    let _done = Done(KEYS.with(|k| k.borrow_mut().replace(HashSet::new())));
+    read()
+}
+
+/// An object key, shared with its equals when [`interning`].
+struct Key(Arc<str>);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(Key(KEYS.with(|k| match k.borrow_mut().as_mut() {
+                    Some(keys) => match keys.get(v) {
+                        Some(key) => key.clone(),
+                        None => {
+                            let key: Arc<str> = v.into();
+                            keys.insert(key.clone());
+                            key
+                        }
+                    },
+                    None => v.into(),
+                })))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -143,6 +195,26 @@ mod tests {
         let from_serde: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(r#"{"b": 1, "a": 0, "b": 2}"#).unwrap();
         assert_eq!(from_serde["b"], 2, "serde_json keeps the last value too");
+    }
+
+    #[test]
+    fn keys_are_shared_only_while_interning() {
+        let keys = |v: &Value| match v {
+            Value::Array(a) => a
+                .iter()
+                .map(|o| match o {
+                    Value::Object(o) => o.0[0].0.clone(),
+                    _ => panic!("not an object"),
+                })
+                .collect::<Vec<_>>(),
+            _ => panic!("not an array"),
+        };
+        let json = r#"[{"input": 1}, {"input": 2}]"#;
+        let shared = keys(&interning(|| read(json)));
+        assert!(Arc::ptr_eq(&shared[0], &shared[1]));
+        let separate = keys(&read(json));
+        assert!(!Arc::ptr_eq(&separate[0], &separate[1]));
+        assert!(KEYS.with(|k| k.borrow().is_none()), "interning ends with the read");
     }
 
     #[test]
