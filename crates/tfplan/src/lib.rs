@@ -66,6 +66,7 @@
 mod error;
 mod model;
 mod redact;
+mod value;
 mod view;
 
 pub use error::PlanError;
@@ -166,7 +167,8 @@ impl Plan {
             ));
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let raw: model::RawPlan = serde_path_to_error::deserialize(&mut de).map_err(PlanError::from_serde)?;
+        let raw: model::RawPlan =
+            value::interning(|| serde_path_to_error::deserialize(&mut de)).map_err(PlanError::from_serde)?;
         de.end().map_err(|e| PlanError {
             path: ".".into(),
             message: "unexpected text after the JSON document".into(),

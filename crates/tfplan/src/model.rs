@@ -3,9 +3,9 @@
 //! Values (`before`, `after`, …) stay private to this crate: the only way to see them is
 //! through [`Plan::view`], which masks sensitive leaves first.
 
+use crate::value::Value;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -7,8 +7,8 @@
 //! value of a variable declared `sensitive`) becomes a needle, and any string leaf that
 //! contains one (or equals a short one) is masked as well.
 
+use crate::value::Value;
 use aho_corasick::AhoCorasick;
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Shorter needles only hide a value equal to them: `contains` would hide every `10` or `app`.
@@ -109,7 +109,7 @@ pub(crate) fn harvest(value: Option<&Value>, marks: Option<&Value>, out: &mut BT
     }
     match (value, marks) {
         (Value::Object(v), Some(Value::Object(m))) => {
-            for (k, child) in v {
+            for (k, child) in v.iter() {
                 harvest(Some(child), m.get(k), out);
             }
         }
@@ -127,7 +127,7 @@ pub(crate) fn harvest(value: Option<&Value>, marks: Option<&Value>, out: &mut BT
 pub(crate) fn leaves(value: &Value, out: &mut BTreeSet<String>) {
     match value {
         Value::String(s) => {
-            out.insert(s.clone());
+            out.insert(s.to_string());
         }
         Value::Number(n) => {
             out.insert(n.to_string());

@@ -3,7 +3,8 @@
 
 use crate::model::{AttrPath, Change, PathStep};
 use crate::redact::{Redactor, any_true, is_true};
-use serde_json::{Number, Value};
+use crate::value::{Object, Value};
+use serde_json::Number;
 use std::fmt::{self, Write as _};
 
 /// How a sensitive value is shown.
@@ -42,16 +43,17 @@ impl Masked<'_> {
     }
 
     /// As JSON, markers as the strings [`SENSITIVE`] and [`UNKNOWN`].
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
         match self {
-            Masked::Null => Value::Null,
-            Masked::Bool(b) => Value::Bool(*b),
-            Masked::Number(n) => Value::Number((*n).clone()),
-            Masked::String(s) => Value::String((*s).to_string()),
-            Masked::List(l) => Value::Array(l.iter().map(Masked::to_json).collect()),
-            Masked::Map(m) => Value::Object(m.iter().map(|(k, v)| ((*k).to_string(), v.to_json())).collect()),
-            Masked::Sensitive => Value::String(SENSITIVE.into()),
-            Masked::Unknown => Value::String(UNKNOWN.into()),
+            Masked::Null => Json::Null,
+            Masked::Bool(b) => Json::Bool(*b),
+            Masked::Number(n) => Json::Number((*n).clone()),
+            Masked::String(s) => Json::String((*s).to_string()),
+            Masked::List(l) => Json::Array(l.iter().map(Masked::to_json).collect()),
+            Masked::Map(m) => Json::Object(m.iter().map(|(k, v)| ((*k).to_string(), v.to_json())).collect()),
+            Masked::Sensitive => Json::String(SENSITIVE.into()),
+            Masked::Unknown => Json::String(UNKNOWN.into()),
         }
     }
 }
@@ -226,7 +228,7 @@ fn item(tree: Option<&Value>, i: usize) -> Option<&Value> {
     }
 }
 
-fn object_keys(tree: Option<&Value>) -> impl Iterator<Item = &String> {
+fn object_keys(tree: Option<&Value>) -> impl Iterator<Item = &str> {
     match tree {
         Some(Value::Object(o)) => Some(o.keys()),
         _ => None,
@@ -311,12 +313,12 @@ fn masked_container<'a>(
 
 fn masked_entries<'a>(
     r: &Redactor,
-    object: Option<&'a serde_json::Map<String, Value>>,
+    object: Option<&'a Object>,
     sens: Option<&'a Value>,
     unknown: Option<&'a Value>,
 ) -> Vec<(&'a str, Masked<'a>)> {
     let mut entries = Vec::new();
-    for (k, v) in object.into_iter().flatten() {
+    for (k, v) in object.into_iter().flat_map(Object::iter) {
         if let Some(m) = masked(r, Some(v), child(sens, k), child(unknown, k)) {
             entries.push((mask_key(r, k), m));
         }
@@ -340,7 +342,7 @@ fn masked_list<'a>(
     unknown: Option<&'a Value>,
 ) -> Option<Masked<'a>> {
     let items = match value {
-        Some(Value::Array(a)) => a.as_slice(),
+        Some(Value::Array(a)) => &a[..],
         _ => &[],
     };
     let n = items.len().max(array_len(unknown));
@@ -408,7 +410,7 @@ impl<'r> DiffCtx<'r> {
         let au_fits_arrays = matches!(au, None | Some(Value::Bool(false) | Value::Array(_)));
         if !leaf && objects(before) && objects(after) && au_fits_objects {
             // Keys known only after apply are absent from `after`: walk them in their place.
-            let mut keys: Vec<&'a String> = Vec::new();
+            let mut keys: Vec<&'a str> = Vec::new();
             for v in [before, after].into_iter().flatten() {
                 if let Value::Object(o) = v {
                     keys.extend(o.keys());
