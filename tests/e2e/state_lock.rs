@@ -5,7 +5,7 @@
 //! injected GitHub faults, clocks five minutes off, and bad input.
 
 use crate::github_peer::{Peer, REPOSITORY, TOKEN};
-use crate::support::{Run, guest, run_cmd, tollgate};
+use crate::support::{Run, guest, run_cmd, run_within, tollgate};
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -276,17 +276,7 @@ async fn contend(at: &Where<'_>, contenders: usize, rounds: usize, poll: &str) -
                 .args(["--with", "key=contended", "--with", &format!("rounds={rounds}")])
                 .args(["--with", &format!("poll={poll}")]);
             at.apply(&mut cmd);
-            tokio::spawn(async move {
-                let output = tokio::time::timeout(Duration::from_secs(900), cmd.output())
-                    .await
-                    .expect("a contender finished within 15 minutes")
-                    .expect("tollgate starts");
-                Run {
-                    code: output.status.code().unwrap_or(-1),
-                    stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-                    stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-                }
-            })
+            tokio::spawn(async move { run_within(&mut cmd, Duration::from_secs(900)).await })
         })
         .collect();
     let mut all = Vec::new();

@@ -67,10 +67,15 @@ pub async fn run(args: &[&str]) -> Run {
 }
 
 pub async fn run_cmd(cmd: &mut tokio::process::Command) -> Run {
-    let output = tokio::time::timeout(Duration::from_secs(300), cmd.output())
+    run_within(cmd, Duration::from_secs(300)).await
+}
+
+/// Run `cmd` to completion, failing the test when it takes longer than `limit`.
+pub async fn run_within(cmd: &mut tokio::process::Command, limit: Duration) -> Run {
+    let output = tokio::time::timeout(limit, cmd.output())
         .await
-        .expect("tollgate finished within 5 minutes")
-        .expect("tollgate starts");
+        .unwrap_or_else(|_| panic!("{cmd:?} finished within {limit:?}"))
+        .expect("the command starts");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
