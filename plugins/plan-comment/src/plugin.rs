@@ -252,13 +252,20 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
                 outputs.comment_url = Some(posted.comment.html_url.clone());
                 format!("{verdict}; comment {} on #{pr}", posted.action)
             }
-            Err(GithubError::Denied(m) | GithubError::Unavailable(m)) => {
-                let why = format!("the step cannot comment on #{pr} ({m})");
+            // The host has already said which call was denied and why; say the fix once.
+            Err(GithubError::Denied(_)) => {
+                let why = format!("this step may not comment on #{pr}");
                 tollgate_sdk::warn(&format!(
                     "plan comment not posted: {why}. Grant `github: [pull-requests:write]` to post it"
                 ));
                 not_posted(&why);
                 format!("{verdict}; not posted: no GitHub permission")
+            }
+            Err(GithubError::Unavailable(m)) => {
+                let why = format!("GitHub is not available to this step ({m})");
+                tollgate_sdk::warn(&format!("plan comment not posted: {why}"));
+                not_posted(&why);
+                format!("{verdict}; not posted: GitHub unavailable")
             }
             Err(e) => {
                 outputs.set_all()?;
