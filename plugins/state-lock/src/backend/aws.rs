@@ -225,6 +225,21 @@ pub fn backoff(n: u32) -> Duration {
     Duration::from_millis(100 * u64::from(n) + u64::from(byte[0]))
 }
 
+/// The error code of an AWS answer: JSON protocols' `__type` (after its `#`), or the
+/// `<Code>` of an XML error (S3, and signature refusals everywhere); empty when neither.
+pub fn error_code(response: &Response) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(response.bytes())
+        && let Some(t) = v["__type"].as_str()
+    {
+        return t.rsplit('#').next().unwrap_or_default().to_string();
+    }
+    let text = response.text();
+    text.split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// An HTTP date (`Mon, 30 Nov 2026 00:54:14 GMT`) as Unix milliseconds.
 pub fn http_date_ms(value: &str) -> Option<u64> {
     let t = httpdate::parse_http_date(value.trim()).ok()?;

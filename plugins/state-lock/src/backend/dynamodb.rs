@@ -52,10 +52,7 @@ impl DynamoBackend {
             let outcome = self.client.send(Method::Post, "/", &headers, &bytes);
             let answer = outcome.as_ref().ok().map(|r| {
                 let v: Value = serde_json::from_slice(r.bytes()).unwrap_or(Value::Null);
-                // `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException` → the short name.
-                let code = v["__type"].as_str().unwrap_or_default();
-                let code = code.rsplit('#').next().unwrap_or_default().to_string();
-                (v, code)
+                (v, aws::error_code(r))
             });
             let code = answer.as_ref().map(|(_, c)| c.as_str()).unwrap_or_default();
             // A conditional write is safe to send again: a repeat that finds its own first

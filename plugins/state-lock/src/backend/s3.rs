@@ -14,7 +14,7 @@
 //! `Date` is S3's time now, both in whole seconds ([`crate::lease::BACKEND_MARGIN`] covers
 //! that), so expiry is judged by S3's clock and no runner's.
 
-use super::aws::{self, Client};
+use super::aws::{self, Client, error_code};
 use super::sigv4::uri_encode;
 use super::{Backend, BackendError, Current, Put, Version};
 use crate::lease::Record;
@@ -92,15 +92,6 @@ impl S3Backend {
         };
         self.client.refused(response, &code, doing)
     }
-}
-
-/// The `<Code>` of an S3 XML error answer (empty when there is none).
-fn error_code(response: &Response) -> String {
-    let text = response.text();
-    text.split_once("<Code>")
-        .and_then(|(_, rest)| rest.split_once("</Code>"))
-        .map(|(code, _)| code.trim().to_string())
-        .unwrap_or_default()
 }
 
 /// The record's JSON with a random `write` field, so every write has its own ETag.
