@@ -16,7 +16,9 @@ import threading
 import urllib.request
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import MotoRequestHandler
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
 
 
 def main() -> None:
@@ -28,9 +30,19 @@ def main() -> None:
 
     # One log line per request would only slow the contention tests down.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    _, port = server.get_host_and_port()
+    # One request at a time (moto's ThreadedMotoServer serves a thread per request): moto's
+    # DynamoDB checks a ConditionExpression and then writes without a lock, so two
+    # concurrent conditional PutItems could both succeed, which AWS never allows. Serial
+    # handling makes each conditional write atomic, as on AWS; under the GIL it costs little.
+    server = make_server(
+        "127.0.0.1",
+        0,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=False,
+        request_handler=MotoRequestHandler,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
     endpoint = f"http://127.0.0.1:{port}"
     # Before authentication is on, any credentials do for the setup.
     setup = dict(
