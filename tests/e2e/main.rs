@@ -15,5 +15,6 @@ mod pipeline;
 mod region_verify;
 mod sandbox;
 mod state_lock;
+mod state_lock_aws;
 mod support;
 mod terraform_plugins;

@@ -5,27 +5,32 @@
 //! injected GitHub faults, clocks five minutes off, and bad input.
 
 use crate::github_peer::{Peer, REPOSITORY, TOKEN};
+use crate::state_lock_aws::Moto;
 use crate::support::{Run, guest, run_cmd, run_within, tollgate};
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Where the lock lives for one test.
-enum Where<'a> {
+pub(crate) enum Where<'a> {
     File(&'a Path),
     Github(&'a Peer),
+    Dynamodb(&'a Moto),
+    S3(&'a Moto),
 }
 
 impl Where<'_> {
-    fn backend(&self) -> &'static str {
+    pub(crate) fn backend(&self) -> &'static str {
         match self {
             Where::File(_) => "file",
             Where::Github(_) => "github",
+            Where::Dynamodb(_) => "dynamodb",
+            Where::S3(_) => "s3",
         }
     }
 
     /// The backend's inputs, grants and environment on `cmd`.
-    fn apply(&self, cmd: &mut tokio::process::Command) {
+    pub(crate) fn apply(&self, cmd: &mut tokio::process::Command) {
         cmd.args(["--with", &format!("backend={}", self.backend())]);
         match self {
             Where::File(dir) => {
@@ -39,12 +44,20 @@ impl Where<'_> {
                     .env("GITHUB_TOKEN", TOKEN)
                     .env("GITHUB_REPOSITORY", REPOSITORY);
             }
+            Where::Dynamodb(moto) => {
+                cmd.args(["--with", &format!("table={}", moto.table)]);
+                moto.apply(cmd);
+            }
+            Where::S3(moto) => {
+                cmd.args(["--with", &format!("bucket={}", moto.bucket)]);
+                moto.apply(cmd);
+            }
         }
     }
 }
 
 /// `tollgate run state-lock --json` on `at` with these `--with` pairs.
-fn lock_cmd(at: &Where, with: &[(&str, &str)]) -> tokio::process::Command {
+pub(crate) fn lock_cmd(at: &Where, with: &[(&str, &str)]) -> tokio::process::Command {
     let mut cmd = tollgate();
     cmd.args(["run", "state-lock", "--json"]);
     for (k, v) in with {
@@ -54,21 +67,21 @@ fn lock_cmd(at: &Where, with: &[(&str, &str)]) -> tokio::process::Command {
     cmd
 }
 
-async fn lock(at: &Where<'_>, with: &[(&str, &str)]) -> Run {
+pub(crate) async fn lock(at: &Where<'_>, with: &[(&str, &str)]) -> Run {
     run_cmd(&mut lock_cmd(at, with)).await
 }
 
-fn out(run: &Run, name: &str) -> String {
+pub(crate) fn out(run: &Run, name: &str) -> String {
     run.json()["outputs"][name].as_str().unwrap_or_default().to_string()
 }
 
-fn message(run: &Run) -> String {
+pub(crate) fn message(run: &Run) -> String {
     run.json()["message"].as_str().unwrap_or_default().to_string()
 }
 
 /// Acquire, see it held, be refused by a second acquirer and by a stranger's release, release,
 /// and acquire again: the lifecycle every backend must get right.
-async fn lifecycle(at: Where<'_>) {
+pub(crate) async fn lifecycle(at: Where<'_>) {
     let key = "openclaw/us-east";
     let first = lock(
         &at,
@@ -234,8 +247,8 @@ async fn bad_input_exits_2_with_what_to_write() {
 }
 
 /// Critical sections `(enter, exit)` in ns and each acquire's wait, from every contender.
-struct Sections {
-    all: Vec<(u128, u128)>,
+pub(crate) struct Sections {
+    pub(crate) all: Vec<(u128, u128)>,
 }
 
 impl Sections {
@@ -266,7 +279,7 @@ impl Sections {
 
 /// `contenders` processes × `rounds` acquire/hold/release rounds on one key; every release
 /// must succeed (the guest fails its run on a lost one) and every contender must finish.
-async fn contend(at: &Where<'_>, contenders: usize, rounds: usize, poll: &str) -> Sections {
+pub(crate) async fn contend(at: &Where<'_>, contenders: usize, rounds: usize, poll: &str) -> Sections {
     let lock_contender = guest("lock-contender");
     let started = Instant::now();
     let tasks: Vec<_> = (0..contenders)

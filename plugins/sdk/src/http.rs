@@ -458,13 +458,12 @@ impl Request {
         let body = request
             .body()
             .map_err(|()| other("the request body was already taken".into()))?;
-        let options = wasi::RequestOptions::new();
-        let nanos = u64::try_from(self.timeout.as_nanos()).unwrap_or(u64::MAX);
-        // Best effort: the overall timeout applies either way.
-        let _ = options.set_connect_timeout(Some(nanos));
-        let _ = options.set_first_byte_timeout(Some(nanos));
-        let _ = options.set_between_bytes_timeout(Some(nanos));
-        let pending = wasip2::http::outgoing_handler::handle(request, Some(options))
+        // No `request-options`: wasmtime-wasi-http 48's `handle` reads them with a table `get`
+        // and never deletes them, so each request would leave one resource behind in the host
+        // and a plugin would hit the host's resource cap after ~2,000 requests (the lock
+        // contention tests make more). The timeout around the whole exchange (`attempt`)
+        // bounds connect, first byte and body alike.
+        let pending = wasip2::http::outgoing_handler::handle(request, None)
             .map_err(|code| classify(&code, origin, self.timeout))?;
 
         let written = write_body(body, self.body.as_deref().unwrap_or_default()).await;

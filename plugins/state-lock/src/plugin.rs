@@ -1,8 +1,11 @@
 //! The host-facing layer: `describe`, and `run`, which picks the backend and the operation
 //! from the inputs and turns the outcome into a status, outputs and a summary.
 
+use crate::backend::aws::{self, ACCESS_KEY_SECRET, Client, SECRET_KEY_SECRET, SESSION_TOKEN_SECRET};
+use crate::backend::dynamodb::DynamoBackend;
 use crate::backend::file::FileBackend;
 use crate::backend::github::GithubBackend;
+use crate::backend::s3::S3Backend;
 use crate::backend::{Backend, BackendError, check_key};
 use crate::lease::{Judge, Lease, Record, now_ms, rfc3339};
 use crate::ops::{Held, Lock, LockError, Wait};
@@ -25,12 +28,29 @@ pub struct StepInputs {
     /// `/`-separated segments. The same key is the same lock on every run.
     #[input(required)]
     pub key: String,
-    /// Where the lock lives: `github` (a ref in this repository; grant `contents:write`) or
-    /// `file` (a directory, for local and `act` runs; give `path`).
+    /// Where the lock lives: `github` (a ref in this repository; grant `contents:write`),
+    /// `dynamodb` (an item in `table`), `s3` (an object in `bucket`), or `file` (a directory,
+    /// for local and `act` runs; give `path`). `dynamodb` and `s3` sign with the secrets
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`), and the
+    /// endpoint's origin must be granted with `allow-net`.
     #[input(default = "github")]
     pub backend: String,
     /// The `file` backend's directory: an absolute path granted with `allow-write`.
     pub path: Option<String>,
+    /// The `dynamodb` backend's table (hash key `LockID`, a string: terraform's lock table
+    /// works). The lock is the item `tollgate:state-lock/<key>`.
+    pub table: Option<String>,
+    /// The `s3` backend's bucket. The lock is the object `<prefix>/<key>.tollgate-lock`.
+    pub bucket: Option<String>,
+    /// The `s3` backend's folder for lock objects, e.g. `locks` (default: the bucket's root).
+    pub prefix: Option<String>,
+    /// The AWS region of `table` or `bucket`.
+    #[input(default = "us-east-1")]
+    pub region: String,
+    /// The `dynamodb` or `s3` endpoint, e.g. `http://127.0.0.1:4566` (then S3 is addressed
+    /// path-style). Default: AWS's regional one, `https://dynamodb.<region>.amazonaws.com` or
+    /// `https://<bucket>.s3.<region>.amazonaws.com`. Its origin must be granted (`allow-net`).
+    pub endpoint: Option<String>,
     /// How long a lease lasts without renewal; a holder that dies is taken over after it.
     #[input(default = "1h")]
     pub ttl: Duration,
@@ -50,7 +70,7 @@ pub struct StepInputs {
     pub holder: Option<String>,
     /// `force-release`: why (recorded and logged with the previous holder).
     pub reason: Option<String>,
-    /// For backends without a clock of their own (`github`): the largest difference assumed
+    /// For backends without a clock of their own (`github`, `dynamodb`): the largest difference assumed
     /// between two runners' clocks. A lease is taken over once its holder's expiry time is
     /// this far past, or once this run has watched it unchanged for its whole TTL.
     #[input(default = "10m")]
@@ -93,6 +113,31 @@ impl Plugin for StateLock {
                     "the file backend keeps the lock in a directory under `path`",
                 )
                 .optional(),
+                request(
+                    Capability::Net("https://*:*".into()),
+                    "the dynamodb and s3 backends call AWS at `endpoint` (default: the region's endpoint)",
+                )
+                .optional(),
+                request(
+                    Capability::Net("http://*:*".into()),
+                    "the dynamodb and s3 backends call a plain-http `endpoint` (e.g. a local emulator)",
+                )
+                .optional(),
+                request(
+                    Capability::Secret(ACCESS_KEY_SECRET.into()),
+                    "the dynamodb and s3 backends sign their requests with this access key",
+                )
+                .optional(),
+                request(
+                    Capability::Secret(SECRET_KEY_SECRET.into()),
+                    "the dynamodb and s3 backends sign their requests with this secret key",
+                )
+                .optional(),
+                request(
+                    Capability::Secret(SESSION_TOKEN_SECRET.into()),
+                    "the dynamodb and s3 backends send it with temporary credentials",
+                )
+                .optional(),
             ],
         }
     }
@@ -132,10 +177,113 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
             let mut backend = FileBackend::new(std::path::Path::new(path), &config.key).map_err(backend_error)?;
             operate(&mut backend, operation, config, context, judge)
         }
+        "dynamodb" => {
+            let table = need_name(config.table.as_deref(), "table", "the dynamodb backend", check_table)?;
+            let region = check_region(&config.region)?;
+            let endpoint = endpoint(config, || format!("https://dynamodb.{region}.amazonaws.com"))?;
+            let creds = aws::credentials("dynamodb").map_err(backend_error)?;
+            let client = Client::new("dynamodb", "dynamodb", region, &endpoint, creds)
+                .map_err(|e| invalid_input("endpoint", e))?;
+            let mut backend = DynamoBackend::new(client, table, &config.key);
+            operate(&mut backend, operation, config, context, judge)
+        }
+        "s3" => {
+            let bucket = need_name(config.bucket.as_deref(), "bucket", "the s3 backend", check_bucket)?;
+            let region = check_region(&config.region)?;
+            let prefix = config
+                .prefix
+                .as_deref()
+                .map(|p| p.trim().trim_matches('/'))
+                .unwrap_or("");
+            if !prefix.is_empty() {
+                check_key(prefix).map_err(|e| invalid_input("prefix", e.replace("a key", "a prefix")))?;
+            }
+            // AWS's own endpoint names the bucket in the host; any other gets it in the path.
+            let path_style = config.endpoint.as_deref().is_some_and(|e| !e.trim().is_empty());
+            let endpoint = endpoint(config, || format!("https://{bucket}.s3.{region}.amazonaws.com"))?;
+            let creds = aws::credentials("s3").map_err(backend_error)?;
+            let client = Client::new("s3", "s3", region, &endpoint, creds).map_err(|e| invalid_input("endpoint", e))?;
+            let mut backend = S3Backend::new(client, bucket, prefix, &config.key, path_style);
+            operate(&mut backend, operation, config, context, judge)
+        }
         other => Err(invalid_input(
             "backend",
-            format!("`{other}` is not a lock backend: write `github` or `file`"),
+            format!("`{other}` is not a lock backend: write `github`, `file`, `dynamodb` or `s3`"),
         )),
+    }
+}
+
+/// A required name for one backend, checked.
+fn need_name<'a>(
+    value: Option<&'a str>,
+    input: &str,
+    backend: &str,
+    check: fn(&str) -> Result<(), String>,
+) -> Result<&'a str, PluginError> {
+    let value = value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| invalid_input(input, format!("{backend} needs `{input}`")))?;
+    check(value).map_err(|e| invalid_input(input, e))?;
+    Ok(value)
+}
+
+/// A DynamoDB table name: 3 to 255 of `[A-Za-z0-9_.-]`.
+fn check_table(name: &str) -> Result<(), String> {
+    let ok = (3..=255).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a DynamoDB table name (3 to 255 letters, digits, `_`, `.`, `-`)"
+        ))
+    }
+}
+
+/// An S3 bucket name: 3 to 63 of `[a-z0-9.-]`, starting and ending with a letter or digit.
+fn check_bucket(name: &str) -> Result<(), String> {
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let ok = (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-".contains(&b))
+        && edge(name.as_bytes().first())
+        && edge(name.as_bytes().last());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not an S3 bucket name (3 to 63 lower-case letters, digits, `.` and `-`)"
+        ))
+    }
+}
+
+/// An AWS region, e.g. `us-east-1`: it goes into host names and signatures.
+fn check_region(region: &str) -> Result<&str, PluginError> {
+    let region = region.trim();
+    let ok = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(region)
+    } else {
+        Err(invalid_input(
+            "region",
+            format!("`{region}` is not an AWS region (e.g. `us-east-1`)"),
+        ))
+    }
+}
+
+/// `endpoint`, or AWS's default for the backend.
+fn endpoint(config: &StepInputs, default: impl FnOnce() -> String) -> Result<String, PluginError> {
+    match config.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => {
+            tollgate_sdk::http::origin_of(e).map_err(|err| invalid_input("endpoint", err.to_string()))?;
+            Ok(e.to_string())
+        }
+        None => Ok(default()),
     }
 }
 

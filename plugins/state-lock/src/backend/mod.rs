@@ -1,7 +1,11 @@
 //! Where a lock's record lives: each backend is one compare-and-swap register per key.
 
+pub mod aws;
+pub mod dynamodb;
 pub mod file;
 pub mod github;
+pub mod s3;
+pub mod sigv4;
 
 use crate::lease::Record;
 

@@ -7,8 +7,11 @@
 //! the run. The test checks that no two sections, across every contender, overlap.
 
 use state_lock::backend::Backend;
+use state_lock::backend::aws::{self, Client};
+use state_lock::backend::dynamodb::DynamoBackend;
 use state_lock::backend::file::FileBackend;
 use state_lock::backend::github::GithubBackend;
+use state_lock::backend::s3::S3Backend;
 use state_lock::lease::{Judge, Lease, now_ms};
 use state_lock::ops::{Lock, Wait};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,9 +34,12 @@ impl Plugin for Contender {
             version: "0.1.0".into(),
             summary: "Acquires and releases a lock in a loop, recording its critical sections.".into(),
             inputs: vec![
-                input("backend", ValueKind::String, "`file` or `github`").required(),
+                input("backend", ValueKind::String, "`file`, `github`, `dynamodb` or `s3`").required(),
                 input("key", ValueKind::String, "the lock key").required(),
                 input("path", ValueKind::String, "the file backend's directory"),
+                input("table", ValueKind::String, "the dynamodb backend's table"),
+                input("bucket", ValueKind::String, "the s3 backend's bucket"),
+                input("endpoint", ValueKind::String, "the dynamodb or s3 endpoint"),
                 input("rounds", ValueKind::Number, "acquire/release rounds").required(),
                 input("hold", ValueKind::Duration, "how long each section lasts"),
                 input("poll", ValueKind::Duration, "how often a waiting acquire looks again"),
@@ -49,6 +55,9 @@ impl Plugin for Contender {
                 )
                 .optional(),
                 request(Capability::Write, "the file backend").optional(),
+                request(Capability::Net("http://*:*".into()), "the aws backends").optional(),
+                request(Capability::Secret(aws::ACCESS_KEY_SECRET.into()), "the aws backends").optional(),
+                request(Capability::Secret(aws::SECRET_KEY_SECRET.into()), "the aws backends").optional(),
             ],
         }
     }
@@ -67,6 +76,20 @@ impl Plugin for Contender {
                 contend(&mut b, rounds, hold, poll)?
             }
             "github" => contend(&mut GithubBackend::new(&key), rounds, hold, poll)?,
+            "dynamodb" | "s3" => {
+                let endpoint: String = inputs.require("endpoint")?;
+                let creds = aws::credentials(&backend).map_err(|e| PluginError::Denied(e.to_string()))?;
+                let service = if backend == "s3" { "s3" } else { "dynamodb" };
+                let client = Client::new(service, service, "us-east-1", &endpoint, creds)
+                    .map_err(|e| tollgate_sdk::invalid_input("endpoint", e))?;
+                if backend == "s3" {
+                    let bucket: String = inputs.require("bucket")?;
+                    contend(&mut S3Backend::new(client, &bucket, "", &key, true), rounds, hold, poll)?
+                } else {
+                    let table: String = inputs.require("table")?;
+                    contend(&mut DynamoBackend::new(client, &table, &key), rounds, hold, poll)?
+                }
+            }
             other => return Err(tollgate_sdk::invalid_input("backend", format!("`{other}`"))),
         };
         set_output("sections", &sections.join("\n"))?;
