@@ -589,3 +589,64 @@ async fn the_seed_flow_holds_the_lock_from_plan_to_apply_and_always_releases_it(
         "cancelled before applying: {text}"
     );
 }
+
+/// A later job releases with the token an earlier one stored as a signed artifact; a tampered
+/// token artifact is refused and the lock stays held.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_later_job_releases_with_the_token_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let locks = tempfile::tempdir().unwrap();
+    let at = Where::File(locks.path());
+    let store = dir.path().join("store");
+    let mut keygen = tollgate();
+    keygen.current_dir(dir.path()).args(["keygen", "--out", "job"]);
+    assert_eq!(run_cmd(&mut keygen).await.code, 0);
+    let signing = ["--signing-key", "job.key", "--public-key", "job.pub", "--artifacts"];
+    let job = |with: &[(&str, &str)]| {
+        let mut cmd = lock_cmd(&at, with);
+        cmd.current_dir(dir.path()).args(signing).arg(&store);
+        cmd
+    };
+    let plan_job = run_cmd(&mut job(&[
+        ("operation", "acquire"),
+        ("key", "infra/us-east"),
+        ("token-artifact", "us-east/lock-token"),
+    ]))
+    .await;
+    assert_eq!(plan_job.code, 0, "{plan_job:#?}");
+
+    // Tampered: one byte of the stored token changes; the release is refused before it reads it.
+    let objects = store.join("objects/sha256");
+    let object = std::fs::read_dir(&objects)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read(p).unwrap() == out(&plan_job, "token").as_bytes())
+        .expect("the token is stored");
+    let original = std::fs::read(&object).unwrap();
+    let mut tampered = original.clone();
+    tampered[0] ^= 1;
+    std::fs::write(&object, &tampered).unwrap();
+    let refused = run_cmd(&mut job(&[
+        ("operation", "release"),
+        ("key", "infra/us-east"),
+        ("token", "artifact:us-east/lock-token"),
+    ]))
+    .await;
+    assert_eq!(refused.code, 2, "{refused:#?}");
+    assert!(refused.stdout.contains("does not verify"), "{refused:#?}");
+    let status = lock(&at, &[("operation", "status"), ("key", "infra/us-east")]).await;
+    assert_eq!(out(&status, "held"), "true", "still held: {status:#?}");
+
+    std::fs::write(&object, &original).unwrap();
+    let apply_job = run_cmd(&mut job(&[
+        ("operation", "release"),
+        ("key", "infra/us-east"),
+        ("token", "artifact:us-east/lock-token"),
+    ]))
+    .await;
+    assert_eq!(apply_job.code, 0, "{apply_job:#?}");
+    assert!(
+        message(&apply_job).contains("released lock infra/us-east"),
+        "{apply_job:#?}"
+    );
+}

@@ -157,16 +157,26 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
         ));
     }
     // Everything the operation needs is checked before any backend is touched.
-    match operation {
-        "release" | "renew" => drop(need_token(config)?),
-        "force-release" => drop(need_reason(config)?),
-        _ => {}
+    let token = match operation {
+        "release" | "renew" => Some(need_token(config)?),
+        _ => None,
+    };
+    if operation == "force-release" {
+        need_reason(config)?;
     }
+    let token = token.as_deref();
     let judge = Judge {
         max_skew: *config.max_clock_skew,
     };
     match config.backend.trim() {
-        "github" => operate(&mut GithubBackend::new(&config.key), operation, config, context, judge),
+        "github" => operate(
+            &mut GithubBackend::new(&config.key),
+            operation,
+            token,
+            config,
+            context,
+            judge,
+        ),
         "file" => {
             let Some(path) = config.path.as_deref().map(str::trim).filter(|p| p.starts_with('/')) else {
                 return Err(invalid_input(
@@ -175,7 +185,7 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
                 ));
             };
             let mut backend = FileBackend::new(std::path::Path::new(path), &config.key).map_err(backend_error)?;
-            operate(&mut backend, operation, config, context, judge)
+            operate(&mut backend, operation, token, config, context, judge)
         }
         "dynamodb" => {
             let table = need_name(config.table.as_deref(), "table", "the dynamodb backend", check_table)?;
@@ -185,7 +195,7 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
             let client = Client::new("dynamodb", "dynamodb", region, &endpoint, creds)
                 .map_err(|e| invalid_input("endpoint", e))?;
             let mut backend = DynamoBackend::new(client, table, &config.key);
-            operate(&mut backend, operation, config, context, judge)
+            operate(&mut backend, operation, token, config, context, judge)
         }
         "s3" => {
             let bucket = need_name(config.bucket.as_deref(), "bucket", "the s3 backend", check_bucket)?;
@@ -204,7 +214,7 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
             let creds = aws::credentials("s3").map_err(backend_error)?;
             let client = Client::new("s3", "s3", region, &endpoint, creds).map_err(|e| invalid_input("endpoint", e))?;
             let mut backend = S3Backend::new(client, bucket, prefix, &config.key, path_style);
-            operate(&mut backend, operation, config, context, judge)
+            operate(&mut backend, operation, token, config, context, judge)
         }
         other => Err(invalid_input(
             "backend",
@@ -317,8 +327,8 @@ fn backend_error(e: BackendError) -> PluginError {
     }
 }
 
-fn need_token(config: &StepInputs) -> Result<&str, PluginError> {
-    config
+fn need_token(config: &StepInputs) -> Result<String, PluginError> {
+    let token = config
         .token
         .as_deref()
         .map(str::trim)
@@ -326,9 +336,17 @@ fn need_token(config: &StepInputs) -> Result<&str, PluginError> {
         .ok_or_else(|| {
             invalid_input(
                 "token",
-                "give the lease token `acquire` returned: `token: ${{ steps.<acquire step>.outputs.token }}`",
+                "give the lease token `acquire` returned: `token: ${{ steps.<acquire step>.outputs.token }}`, or \
+                 `artifact:NAME` for the artifact its `token-artifact` stored",
             )
-        })
+        })?;
+    if token.starts_with("artifact:") {
+        let (bytes, _) = tollgate_sdk::files::read_input("token", token, 1024, "the lease token artifact")?;
+        return String::from_utf8(bytes)
+            .map(|t| t.trim().to_string())
+            .map_err(|_| invalid_input("token", format!("`{token}` does not hold a lease token")));
+    }
+    Ok(token.to_string())
 }
 
 fn need_reason(config: &StepInputs) -> Result<&str, PluginError> {
@@ -353,10 +371,12 @@ fn held_outputs(held: &Held, previous: Option<&Lease>) -> StepOutputs {
 fn operate<B: Backend>(
     backend: &mut B,
     operation: &str,
+    token: Option<&str>,
     config: &StepInputs,
     context: &StepContext,
     judge: Judge,
 ) -> Result<RunReport, PluginError> {
+    let token = token.unwrap_or_default();
     let key = &config.key;
     let location = backend.location();
     let by = me(config, context, String::new()).holder;
@@ -431,7 +451,7 @@ fn operate<B: Backend>(
                 Err(e) => return Err(lock_error(e, key)),
             }
         }
-        "release" => match lock.release(&need_token(config)?, &by) {
+        "release" => match lock.release(token, &by) {
             Ok(lease) => (
                 Status::Passed,
                 format!(
@@ -451,7 +471,7 @@ fn operate<B: Backend>(
             Err(LockError::NotHolder { holder: Some(l) }) => not_holder(key, "release", &l),
             Err(e) => return Err(lock_error(e, key)),
         },
-        "renew" => match lock.renew(&need_token(config)?) {
+        "renew" => match lock.renew(token) {
             Ok(held) => (
                 Status::Passed,
                 format!("renewed lock {key} until {}", rfc3339(held.lease.expires_ms())),
