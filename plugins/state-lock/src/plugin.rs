@@ -358,6 +358,18 @@ fn need_reason(config: &StepInputs) -> Result<&str, PluginError> {
         .ok_or_else(|| invalid_input("reason", "force-release needs a `reason`: it is recorded and logged"))
 }
 
+impl StepOutputs {
+    /// The outputs when someone else holds the lock: who, and until when; never their token.
+    fn held_by(holder: &Lease) -> Self {
+        StepOutputs {
+            held: true,
+            holder: Some(holder.holder.clone()),
+            expires_at: Some(rfc3339(holder.expires_ms())),
+            ..StepOutputs::default()
+        }
+    }
+}
+
 fn held_outputs(held: &Held, previous: Option<&Lease>) -> StepOutputs {
     StepOutputs {
         token: Some(held.lease.token.clone()),
@@ -440,13 +452,7 @@ fn operate<B: Backend>(
                             )
                         }
                     );
-                    let outputs = StepOutputs {
-                        held: true,
-                        holder: Some(holder.holder.clone()),
-                        expires_at: Some(rfc3339(holder.expires_ms())),
-                        ..StepOutputs::default()
-                    };
-                    (Status::Failed, message, outputs)
+                    (Status::Failed, message, StepOutputs::held_by(&holder))
                 }
                 Err(e) => return Err(lock_error(e, key)),
             }
@@ -524,9 +530,7 @@ fn operate<B: Backend>(
                 ),
                 StepOutputs {
                     held: live,
-                    holder: Some(lease.holder.clone()),
-                    expires_at: Some(rfc3339(lease.expires_ms())),
-                    ..StepOutputs::default()
+                    ..StepOutputs::held_by(&lease)
                 },
             ),
             Some((Record::Free { by, at_ms, forced }, _)) => (
@@ -560,13 +564,7 @@ fn not_holder(key: &str, operation: &str, holder: &Lease) -> (Status, String, St
          its lease expired and was taken over)",
         holder.describe()
     );
-    let outputs = StepOutputs {
-        held: true,
-        holder: Some(holder.holder.clone()),
-        expires_at: Some(rfc3339(holder.expires_ms())),
-        ..StepOutputs::default()
-    };
-    (Status::Failed, message, outputs)
+    (Status::Failed, message, StepOutputs::held_by(holder))
 }
 
 fn lock_error(e: LockError, key: &str) -> PluginError {
