@@ -472,7 +472,13 @@ async fn a_clock_skewed_contender_never_takes_a_live_lease() {
     }
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start().await;
-    for at in [Where::File(dir.path()), Where::Github(&peer)] {
+    let moto = Moto::start().await;
+    for at in [
+        Where::File(dir.path()),
+        Where::Github(&peer),
+        Where::Dynamodb(&moto),
+        Where::S3(&moto),
+    ] {
         let held = lock(
             &at,
             &[
