@@ -1,5 +1,6 @@
 //! state-lock, uncontended: one `acquire` and one `release`, each a whole `tollgate run`
-//! (cached compiled component), per backend, against the floor of two cached no-op steps
+//! (cached compiled component), per backend (file; github against the local GitHub API peer;
+//! dynamodb and s3 against moto with signature checking on), against the floor of two cached no-op steps
 //! measured in the same run. Handover latency under contention comes from the contention
 //! tests (`cargo test -p tollgate --test e2e sixteen_contenders -- --nocapture`).
 //!
@@ -114,4 +115,81 @@ fn main() {
         "github backend (local GitHub API peer, Python)",
         cycle(cache.path(), &["--allow-github", "contents:write"], &env),
     );
+
+    let moto = Moto::start();
+    let endpoint = format!("http://127.0.0.1:{}", moto.ready["port"]);
+    let field = |k: &str| moto.ready[k].as_str().unwrap().to_string();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", field("access_key_id")),
+        ("AWS_SECRET_ACCESS_KEY", field("secret_access_key")),
+    ];
+    for (backend, store) in [
+        ("dynamodb", format!("table={}", field("table"))),
+        ("s3", format!("bucket={}", field("bucket"))),
+    ] {
+        let flags = [
+            "--with",
+            &format!("backend={backend}"),
+            "--with",
+            &store,
+            "--with",
+            &format!("endpoint={endpoint}"),
+            "--allow-net",
+            &endpoint,
+            "--secret",
+            "AWS_ACCESS_KEY_ID",
+            "--secret",
+            "AWS_SECRET_ACCESS_KEY",
+        ];
+        row(
+            &format!("{backend} backend (moto, SigV4 checked)"),
+            cycle(cache.path(), &flags, &env),
+        );
+    }
+}
+
+/// `tests/peers/aws/moto_peer.py`, killed when dropped.
+struct Moto {
+    child: std::process::Child,
+    ready: serde_json::Value,
+    _dir: tempfile::TempDir,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ready_file = dir.path().join("ready.json");
+        let mut child = Command::new("python3")
+            .arg(guests::workspace_root().join("tests/peers/aws/moto_peer.py"))
+            .arg("--ready-file")
+            .arg(&ready_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the moto peer");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let ready = loop {
+            if let Ok(text) = std::fs::read_to_string(&ready_file) {
+                break serde_json::from_str(&text).expect("the ready file is JSON");
+            }
+            assert!(
+                child.try_wait().ok().flatten().is_none(),
+                "the moto peer exited: is moto[server] installed?"
+            );
+            assert!(Instant::now() < deadline, "the moto peer was not ready within 60s");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Moto {
+            child,
+            ready,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
