@@ -333,7 +333,7 @@ async fn sixteen_contenders_never_hold_the_file_lock_together() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sixteen_contenders_never_hold_the_github_lock_together() {
     let peer = Peer::start().await;
-    let s = contend(&Where::Github(&peer), 16, 200, "50ms").await;
+    let s = contend(&Where::Github(&peer), 16, 200, "200ms").await;
     assert_eq!(s.all.len(), 16 * 200);
 }
 
