@@ -48,8 +48,11 @@ impl Lease {
     /// `holder` with its run, pull request and times, for messages.
     pub fn describe(&self) -> String {
         let mut s = self.holder.clone();
-        if let Some(pr) = self.pull_request {
-            s.push_str(&format!(" (PR #{pr})"));
+        match (self.pull_request, self.sha.as_deref()) {
+            (Some(pr), Some(sha)) => s.push_str(&format!(" (PR #{pr} at {})", short(sha))),
+            (Some(pr), None) => s.push_str(&format!(" (PR #{pr})")),
+            (None, Some(sha)) => s.push_str(&format!(" (at {})", short(sha))),
+            (None, None) => {}
         }
         s.push_str(&format!(
             ", since {} until {}",
@@ -61,6 +64,11 @@ impl Lease {
         }
         s
     }
+}
+
+/// A commit sha as people quote it: its first 12 characters.
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
 }
 
 /// What a key holds.
