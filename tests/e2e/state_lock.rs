@@ -58,12 +58,18 @@ impl Where<'_> {
 
 /// `tollgate run state-lock --json` on `at` with these `--with` pairs.
 pub(crate) fn lock_cmd(at: &Where, with: &[(&str, &str)]) -> tokio::process::Command {
+    let mut cmd = ungranted(with);
+    at.apply(&mut cmd);
+    cmd
+}
+
+/// `tollgate run state-lock --json` with these `--with` pairs and no backend grant at all.
+pub(crate) fn ungranted(with: &[(&str, &str)]) -> tokio::process::Command {
     let mut cmd = tollgate();
     cmd.args(["run", "state-lock", "--json"]);
     for (k, v) in with {
         cmd.arg("--with").arg(format!("{k}={v}"));
     }
-    at.apply(&mut cmd);
     cmd
 }
 
@@ -189,17 +195,8 @@ async fn bad_input_exits_2_with_what_to_write() {
         );
     }
     // An unknown backend.
-    let mut cmd = tollgate();
-    cmd.args([
-        "run",
-        "state-lock",
-        "--json",
-        "--with",
-        "operation=acquire",
-        "--with",
-        "key=k",
-    ])
-    .args(["--with", "backend=etcd"]);
+    let mut cmd = ungranted(&[("operation", "acquire"), ("key", "k")]);
+    cmd.args(["--with", "backend=etcd"]);
     let run = run_cmd(&mut cmd).await;
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(run.stdout.contains("`etcd` is not a lock backend"), "{run:#?}");
@@ -209,37 +206,19 @@ async fn bad_input_exits_2_with_what_to_write() {
         "bad input touched nothing"
     );
     // The file backend without the grant: denied, naming the flag; nothing written.
-    let mut cmd = tollgate();
-    cmd.args([
-        "run",
-        "state-lock",
-        "--json",
-        "--with",
-        "operation=acquire",
-        "--with",
-        "key=k",
-    ])
-    .args(["--with", "backend=file", "--with"])
-    .arg(format!("path={}", dir.path().display()));
+    let mut cmd = ungranted(&[("operation", "acquire"), ("key", "k")]);
+    cmd.args(["--with", "backend=file", "--with"])
+        .arg(format!("path={}", dir.path().display()));
     let run = run_cmd(&mut cmd).await;
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(run.stdout.contains("allow-write"), "{run:#?}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written");
     // The github backend without `contents:write`: denied, naming the grant.
     let peer = Peer::start().await;
-    let mut cmd = tollgate();
-    cmd.args([
-        "run",
-        "state-lock",
-        "--json",
-        "--with",
-        "operation=acquire",
-        "--with",
-        "key=k",
-    ])
-    .env("GITHUB_API_URL", peer.url(""))
-    .env("GITHUB_TOKEN", TOKEN)
-    .env("GITHUB_REPOSITORY", REPOSITORY);
+    let mut cmd = ungranted(&[("operation", "acquire"), ("key", "k")]);
+    cmd.env("GITHUB_API_URL", peer.url(""))
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", REPOSITORY);
     let run = run_cmd(&mut cmd).await;
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(run.stdout.contains("contents:write"), "{run:#?}");
@@ -279,6 +258,12 @@ impl Sections {
 
 /// `contenders` processes × `rounds` acquire/hold/release rounds on one key; every release
 /// must succeed (the guest fails its run on a lost one) and every contender must finish.
+/// The contention test every backend passes: 16 processes × 200 rounds.
+pub(crate) async fn sixteen_by_two_hundred(at: &Where<'_>, poll: &str) {
+    let s = contend(at, 16, 200, poll).await;
+    assert_eq!(s.all.len(), 16 * 200);
+}
+
 pub(crate) async fn contend(at: &Where<'_>, contenders: usize, rounds: usize, poll: &str) -> Sections {
     let lock_contender = guest("lock-contender");
     let started = Instant::now();
@@ -326,15 +311,13 @@ pub(crate) async fn contend(at: &Where<'_>, contenders: usize, rounds: usize, po
 #[tokio::test(flavor = "multi_thread")]
 async fn sixteen_contenders_never_hold_the_file_lock_together() {
     let dir = tempfile::tempdir().unwrap();
-    let s = contend(&Where::File(dir.path()), 16, 200, "5ms").await;
-    assert_eq!(s.all.len(), 16 * 200);
+    sixteen_by_two_hundred(&Where::File(dir.path()), "5ms").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sixteen_contenders_never_hold_the_github_lock_together() {
     let peer = Peer::start().await;
-    let s = contend(&Where::Github(&peer), 16, 200, "200ms").await;
-    assert_eq!(s.all.len(), 16 * 200);
+    sixteen_by_two_hundred(&Where::Github(&peer), "200ms").await;
 }
 
 /// GitHub failing one call in five — server errors, resets, rate limits, and answers lost after

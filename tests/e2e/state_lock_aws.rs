@@ -5,7 +5,7 @@
 //! its lock there.
 
 use crate::guests::workspace_root;
-use crate::state_lock::{Where, contend, lifecycle, lock, lock_cmd, message, out};
+use crate::state_lock::{Where, lifecycle, lock, lock_cmd, message, out, sixteen_by_two_hundred, ungranted};
 use crate::support::{Run, run_cmd, tollgate};
 use serde_json::Value;
 use std::path::Path;
@@ -157,22 +157,13 @@ async fn bad_credentials_missing_secrets_and_grants_exit_2_naming_the_fix() {
         assert!(run.stdout.contains("refused the credentials"), "{backend}: {run:#?}");
 
         // The secret key not granted: named with its flag, before any request.
-        let mut cmd = tollgate();
-        cmd.args([
-            "run",
-            "state-lock",
-            "--json",
-            "--with",
-            "operation=acquire",
-            "--with",
-            "key=k",
-        ])
-        .args(["--with", &format!("backend={backend}")])
-        .args(["--with", &format!("table={}", moto.table)])
-        .args(["--with", &format!("bucket={}", moto.bucket)])
-        .args(["--with", &format!("endpoint={}", moto.endpoint())])
-        .args(["--allow-net", &moto.endpoint(), "--secret", "AWS_ACCESS_KEY_ID"])
-        .env("AWS_ACCESS_KEY_ID", &moto.access_key_id);
+        let mut cmd = ungranted(&[("operation", "acquire"), ("key", "k")]);
+        cmd.args(["--with", &format!("backend={backend}")])
+            .args(["--with", &format!("table={}", moto.table)])
+            .args(["--with", &format!("bucket={}", moto.bucket)])
+            .args(["--with", &format!("endpoint={}", moto.endpoint())])
+            .args(["--allow-net", &moto.endpoint(), "--secret", "AWS_ACCESS_KEY_ID"])
+            .env("AWS_ACCESS_KEY_ID", &moto.access_key_id);
         let run = run_cmd(&mut cmd).await;
         assert_eq!(run.code, 2, "{backend}: {run:#?}");
         assert!(
@@ -181,23 +172,14 @@ async fn bad_credentials_missing_secrets_and_grants_exit_2_naming_the_fix() {
         );
 
         // The endpoint not granted: named with its flag.
-        let mut cmd = tollgate();
-        cmd.args([
-            "run",
-            "state-lock",
-            "--json",
-            "--with",
-            "operation=acquire",
-            "--with",
-            "key=k",
-        ])
-        .args(["--with", &format!("backend={backend}")])
-        .args(["--with", &format!("table={}", moto.table)])
-        .args(["--with", &format!("bucket={}", moto.bucket)])
-        .args(["--with", &format!("endpoint={}", moto.endpoint())])
-        .args(["--secret", "AWS_ACCESS_KEY_ID", "--secret", "AWS_SECRET_ACCESS_KEY"])
-        .env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key);
+        let mut cmd = ungranted(&[("operation", "acquire"), ("key", "k")]);
+        cmd.args(["--with", &format!("backend={backend}")])
+            .args(["--with", &format!("table={}", moto.table)])
+            .args(["--with", &format!("bucket={}", moto.bucket)])
+            .args(["--with", &format!("endpoint={}", moto.endpoint())])
+            .args(["--secret", "AWS_ACCESS_KEY_ID", "--secret", "AWS_SECRET_ACCESS_KEY"])
+            .env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key);
         let run = run_cmd(&mut cmd).await;
         assert_eq!(run.code, 2, "{backend}: {run:#?}");
         assert!(
@@ -238,15 +220,13 @@ async fn bad_credentials_missing_secrets_and_grants_exit_2_naming_the_fix() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sixteen_contenders_never_hold_the_dynamodb_lock_together() {
     let moto = Moto::start().await;
-    let s = contend(&Where::Dynamodb(&moto), 16, 200, "200ms").await;
-    assert_eq!(s.all.len(), 16 * 200);
+    sixteen_by_two_hundred(&Where::Dynamodb(&moto), "200ms").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sixteen_contenders_never_hold_the_s3_lock_together() {
     let moto = Moto::start().await;
-    let s = contend(&Where::S3(&moto), 16, 200, "200ms").await;
-    assert_eq!(s.all.len(), 16 * 200);
+    sixteen_by_two_hundred(&Where::S3(&moto), "200ms").await;
 }
 
 /// A terraform root whose S3 backend locks with both `dynamodb_table` and `use_lockfile` in
