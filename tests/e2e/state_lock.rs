@@ -29,6 +29,47 @@ impl Where<'_> {
         }
     }
 
+    /// A pipeline step's backend inputs (YAML mapping entries) and its `allow:` mapping.
+    fn step_yaml(&self) -> (String, String) {
+        let backend = self.backend();
+        match self {
+            Where::File(dir) => (
+                format!("backend: file, path: \"{}\"", dir.display()),
+                format!("{{ write: [\"{}\"] }}", dir.display()),
+            ),
+            Where::Github(_) => ("backend: github".into(), "{ github: [contents:write] }".into()),
+            Where::Dynamodb(moto) | Where::S3(moto) => (
+                format!(
+                    "backend: {backend}, table: {}, bucket: {}, endpoint: \"{}\"",
+                    moto.table,
+                    moto.bucket,
+                    moto.endpoint()
+                ),
+                format!(
+                    "{{ net: [\"{}\"], secrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY] }}",
+                    moto.endpoint()
+                ),
+            ),
+        }
+    }
+
+    /// The environment a process needs to reach the backend (token, credentials).
+    fn env(&self, cmd: &mut tokio::process::Command) {
+        match self {
+            Where::File(_) => {}
+            Where::Github(peer) => {
+                cmd.env("GITHUB_API_URL", peer.url(""))
+                    .env("GITHUB_TOKEN", TOKEN)
+                    .env("GITHUB_REPOSITORY", REPOSITORY);
+            }
+            Where::Dynamodb(moto) | Where::S3(moto) => {
+                cmd.env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
+                    .env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key)
+                    .env_remove("AWS_SESSION_TOKEN");
+            }
+        }
+    }
+
     /// The backend's inputs, grants and environment on `cmd`.
     pub(crate) fn apply(&self, cmd: &mut tokio::process::Command) {
         cmd.args(["--with", &format!("backend={}", self.backend())]);
@@ -338,10 +379,11 @@ async fn github_faults_never_yield_two_holders() {
     assert!(stats["injected"].as_u64().unwrap() >= 10, "faults fired: {stats}");
 }
 
-/// A pipeline that takes the lock and then works (a long `run:` step), with `finally:`
-/// releasing it.
-fn holding_pipeline(dir: &Path, lock_dir: &Path) -> std::path::PathBuf {
+/// A pipeline that takes the lock on `at` and then works (a long `run:` step), with
+/// `finally:` releasing it.
+fn holding_pipeline(dir: &Path, at: &Where) -> std::path::PathBuf {
     let file = dir.join("hold.yml");
+    let (backend, allow) = at.step_yaml();
     std::fs::write(
         &file,
         format!(
@@ -350,17 +392,16 @@ name: hold
 steps:
   - id: lock
     uses: state-lock
-    with: {{ operation: acquire, key: seed/us-east, backend: file, path: "{dir}", ttl: 3s, holder: the pipeline }}
-    allow: {{ write: ["{dir}"] }}
+    with: {{ operation: acquire, key: seed/us-east, {backend}, ttl: 3s, holder: the pipeline }}
+    allow: {allow}
   - id: work
     run: echo started > "{marker}"; sleep 120
 finally:
   - id: unlock
     uses: state-lock
-    with: {{ operation: release, key: seed/us-east, backend: file, path: "{dir}", token: "${{{{ steps.lock.outputs.token }}}}" }}
-    allow: {{ write: ["{dir}"] }}
+    with: {{ operation: release, key: seed/us-east, {backend}, token: "${{{{ steps.lock.outputs.token }}}}" }}
+    allow: {allow}
 "#,
-            dir = lock_dir.display(),
             marker = dir.join("started").display(),
         ),
     )
@@ -369,76 +410,118 @@ finally:
 }
 
 /// Start the holding pipeline in its own process group; return once its work step runs.
-async fn start_holder(dir: &Path, lock_dir: &Path) -> tokio::process::Child {
-    let file = holding_pipeline(dir, lock_dir);
+async fn start_holder(dir: &Path, at: &Where<'_>) -> tokio::process::Child {
+    let file = holding_pipeline(dir, at);
     let mut cmd = tollgate();
-    cmd.args(["pipeline", "run"])
-        .arg(&file)
-        .current_dir(dir)
+    at.env(&mut cmd);
+    cmd.args(["pipeline", "run"]).arg(&file);
+    if matches!(at, Where::Dynamodb(_) | Where::S3(_)) {
+        // A pipeline reads only the secrets it is given by name.
+        cmd.args(["--secret", "AWS_ACCESS_KEY_ID", "--secret", "AWS_SECRET_ACCESS_KEY"]);
+    }
+    cmd.current_dir(dir)
         .process_group(0)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let child = cmd.spawn().unwrap();
+        .stderr(std::fs::File::create(dir.join("holder.log")).unwrap());
+    let mut child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !dir.join("started").exists() {
-        assert!(Instant::now() < deadline, "the pipeline took the lock within 60s");
+        let log = || std::fs::read_to_string(dir.join("holder.log")).unwrap_or_default();
+        assert!(
+            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
+            "{}: the pipeline took the lock within 60s:\n{}",
+            at.backend(),
+            log()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child
 }
 
+/// The four backends, on a fresh directory, GitHub peer and moto.
+fn every_backend<'a>(dir: &'a Path, peer: &'a Peer, moto: &'a Moto) -> [Where<'a>; 4] {
+    [
+        Where::File(dir),
+        Where::Github(peer),
+        Where::Dynamodb(moto),
+        Where::S3(moto),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_holder_is_taken_over_after_its_ttl_and_not_before() {
-    let dir = tempfile::tempdir().unwrap();
-    let lock_dir = tempfile::tempdir().unwrap();
-    let at = Where::File(lock_dir.path());
-    let mut holder = start_holder(dir.path(), lock_dir.path()).await;
-    let held_since = Instant::now();
-    // SIGKILL: no `finally`, the lease stays behind.
-    let pid = holder.id().unwrap() as i32;
-    unsafe { libc::kill(-pid, libc::SIGKILL) };
-    holder.wait().await.unwrap();
-    // Not before the TTL: a fail-fast acquire right away is refused, naming the holder.
-    let early = lock(&at, &[("operation", "acquire"), ("key", "seed/us-east")]).await;
-    assert_eq!(early.code, 1, "{early:#?}");
-    assert!(message(&early).contains("the pipeline"), "{early:#?}");
-    // After it: a waiting acquire takes it over and says whose lease it ended.
-    let late = lock(
-        &at,
-        &[
-            ("operation", "acquire"),
-            ("key", "seed/us-east"),
-            ("wait", "30s"),
-            ("poll", "100ms"),
-        ],
-    )
-    .await;
-    assert_eq!(late.code, 0, "{late:#?}");
-    assert!(
-        held_since.elapsed() >= Duration::from_secs(3),
-        "taken over only after the 3s TTL: {:?}",
-        held_since.elapsed()
-    );
-    assert_eq!(out(&late, "previous-holder"), "the pipeline");
-    assert!(late.stderr.contains("took over"), "{late:#?}");
+    let (lock_dir, peer, moto) = (tempfile::tempdir().unwrap(), Peer::start().await, Moto::start().await);
+    for at in every_backend(lock_dir.path(), &peer, &moto) {
+        let backend = at.backend();
+        let dir = tempfile::tempdir().unwrap();
+        let mut holder = start_holder(dir.path(), &at).await;
+        let held_since = Instant::now();
+        // SIGKILL: no `finally`, the lease stays behind.
+        let pid = holder.id().unwrap() as i32;
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        holder.wait().await.unwrap();
+        // Not before the TTL: a fail-fast acquire right away is refused, naming the holder.
+        let early = lock(&at, &[("operation", "acquire"), ("key", "seed/us-east")]).await;
+        assert_eq!(early.code, 1, "{backend}: {early:#?}");
+        assert!(message(&early).contains("the pipeline"), "{backend}: {early:#?}");
+        // After it: a waiting acquire takes it over and says whose lease it ended.
+        let late = lock(
+            &at,
+            &[
+                ("operation", "acquire"),
+                ("key", "seed/us-east"),
+                ("wait", "30s"),
+                ("poll", "100ms"),
+            ],
+        )
+        .await;
+        assert_eq!(late.code, 0, "{backend}: {late:#?}");
+        assert!(
+            held_since.elapsed() >= Duration::from_secs(3),
+            "{backend}: taken over only after the 3s TTL: {:?}",
+            held_since.elapsed()
+        );
+        assert_eq!(out(&late, "previous-holder"), "the pipeline", "{backend}");
+        assert!(late.stderr.contains("took over"), "{backend}: {late:#?}");
+        let token = out(&late, "token");
+        let done = lock(
+            &at,
+            &[("operation", "release"), ("key", "seed/us-east"), ("token", &token)],
+        )
+        .await;
+        assert_eq!(done.code, 0, "{backend}: {done:#?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_releases_the_lock_through_finally() {
-    let dir = tempfile::tempdir().unwrap();
-    let lock_dir = tempfile::tempdir().unwrap();
-    let at = Where::File(lock_dir.path());
-    let mut holder = start_holder(dir.path(), lock_dir.path()).await;
-    unsafe { libc::kill(holder.id().unwrap() as i32, libc::SIGTERM) };
-    let status = tokio::time::timeout(Duration::from_secs(60), holder.wait())
-        .await
-        .expect("the pipeline ends after SIGTERM")
-        .unwrap();
-    assert!(!status.success());
-    // Released at once, not by TTL: a fail-fast acquire succeeds immediately.
-    let next = lock(&at, &[("operation", "acquire"), ("key", "seed/us-east")]).await;
-    assert_eq!(next.code, 0, "{next:#?}");
-    assert_eq!(out(&next, "previous-holder"), "", "released, not taken over: {next:#?}");
+    let (lock_dir, peer, moto) = (tempfile::tempdir().unwrap(), Peer::start().await, Moto::start().await);
+    for at in every_backend(lock_dir.path(), &peer, &moto) {
+        let backend = at.backend();
+        let dir = tempfile::tempdir().unwrap();
+        let mut holder = start_holder(dir.path(), &at).await;
+        unsafe { libc::kill(holder.id().unwrap() as i32, libc::SIGTERM) };
+        let status = tokio::time::timeout(Duration::from_secs(60), holder.wait())
+            .await
+            .expect("the pipeline ends after SIGTERM")
+            .unwrap();
+        assert!(!status.success(), "{backend}");
+        // Released at once, not by TTL: a fail-fast acquire succeeds immediately.
+        let next = lock(&at, &[("operation", "acquire"), ("key", "seed/us-east")]).await;
+        assert_eq!(next.code, 0, "{backend}: {next:#?}");
+        assert_eq!(
+            out(&next, "previous-holder"),
+            "",
+            "{backend}: released, not taken over: {next:#?}"
+        );
+        let token = out(&next, "token");
+        let done = lock(
+            &at,
+            &[("operation", "release"), ("key", "seed/us-east"), ("token", &token)],
+        )
+        .await;
+        assert_eq!(done.code, 0, "{backend}: {done:#?}");
+    }
 }
 
 /// A contender whose clock is five minutes ahead or behind never takes a live lease.
@@ -456,12 +539,7 @@ async fn a_clock_skewed_contender_never_takes_a_live_lease() {
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start().await;
     let moto = Moto::start().await;
-    for at in [
-        Where::File(dir.path()),
-        Where::Github(&peer),
-        Where::Dynamodb(&moto),
-        Where::S3(&moto),
-    ] {
+    for at in every_backend(dir.path(), &peer, &moto) {
         let held = lock(
             &at,
             &[
