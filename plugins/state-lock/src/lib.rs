@@ -14,7 +14,10 @@ mod plugin;
 
 pub use plugin::{StateLock, StepInputs, StepOutputs};
 
-#[cfg(feature = "export")]
+// Natively, a workspace-wide build unifies the default `export` feature into the
+// contention test's guest, which exports its own `describe`/`run`; only the component
+// needs the exports.
+#[cfg(all(feature = "export", target_arch = "wasm32"))]
 tollgate_sdk::export_plugin!(StateLock);
 
 /// A fresh random token (128 bits, hex), from the host's `wasi:random`.
