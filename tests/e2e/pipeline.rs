@@ -364,19 +364,31 @@ async fn terraform_plan_is_signed_verified_and_applied_and_tampering_is_refused(
 async fn unsigned_artifacts_are_refused_unless_allowed() {
     let dir = terraform_example();
     let root = dir.path();
-    let mut plan = tollgate();
-    tf(&mut plan, root);
-    plan.env_remove("TOLLGATE_SIGNING_KEY").args([
-        "pipeline",
-        "run",
-        "--json",
-        "plan.pipeline.yml",
-        "--input",
-        "region=us-east",
-        "--artifacts",
-        "store",
-    ]);
-    let r = run_cmd(&mut plan).await;
+    let plan = |extra: &[&str]| {
+        let mut cmd = tollgate();
+        tf(&mut cmd, root);
+        cmd.env_remove("TOLLGATE_SIGNING_KEY")
+            .args([
+                "pipeline",
+                "run",
+                "--json",
+                "plan.pipeline.yml",
+                "--input",
+                "region=us-east",
+                "--artifacts",
+                "store",
+            ])
+            .args(extra);
+        cmd
+    };
+    // The plan comment reads the plan.json artifact the plan step just stored: unsigned, it
+    // is refused there too.
+    let r = run_cmd(&mut plan(&[])).await;
+    assert_eq!(r.code, 1, "{r:#?}");
+    let comment = &r.json()["steps"][2];
+    assert_eq!(comment["id"], "comment", "{r:#?}");
+    assert!(comment["message"].as_str().unwrap().contains("unsigned"), "{r:#?}");
+    let r = run_cmd(&mut plan(&["--allow-unsigned"])).await;
     assert_eq!(r.code, 0, "{r:#?}");
     assert!(
         r.stderr.contains("UNSIGNED"),
