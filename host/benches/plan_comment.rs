@@ -367,6 +367,12 @@ fn main() {
         }
         native(&plan);
     }
+    // `cargo test --all-targets` runs benches too, without `--bench`: generating the plan takes minutes, so that run
+    // only checks that the bench builds.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("plan_comment: built; measure with `cargo bench -p tollgate --bench plan_comment`");
+        return;
+    }
     let Some((dir, rc)) = fixtures() else {
         println!("plan_comment bench skipped: `terraform` is not on PATH (it generates the plan)");
         return;
