@@ -484,13 +484,7 @@ async fn a_killed_holder_is_taken_over_after_its_ttl_and_not_before() {
         );
         assert_eq!(out(&late, "previous-holder"), "the pipeline", "{backend}");
         assert!(late.stderr.contains("took over"), "{backend}: {late:#?}");
-        let token = out(&late, "token");
-        let done = lock(
-            &at,
-            &[("operation", "release"), ("key", "seed/us-east"), ("token", &token)],
-        )
-        .await;
-        assert_eq!(done.code, 0, "{backend}: {done:#?}");
+        release_seed_lock(&at, &late).await;
     }
 }
 
@@ -515,14 +509,19 @@ async fn sigterm_releases_the_lock_through_finally() {
             "",
             "{backend}: released, not taken over: {next:#?}"
         );
-        let token = out(&next, "token");
-        let done = lock(
-            &at,
-            &[("operation", "release"), ("key", "seed/us-east"), ("token", &token)],
-        )
-        .await;
-        assert_eq!(done.code, 0, "{backend}: {done:#?}");
+        release_seed_lock(&at, &next).await;
     }
+}
+
+/// Release `seed/us-east` with the token `acquired` got, as the next test round needs it free.
+async fn release_seed_lock(at: &Where<'_>, acquired: &Run) {
+    let token = out(acquired, "token");
+    let done = lock(
+        at,
+        &[("operation", "release"), ("key", "seed/us-east"), ("token", &token)],
+    )
+    .await;
+    assert_eq!(done.code, 0, "{}: {done:#?}", at.backend());
 }
 
 /// A contender whose clock is five minutes ahead or behind never takes a live lease.
