@@ -21,6 +21,7 @@ use crate::bindings::tollgate::plugin::types::Level;
 use crate::events::Event;
 use crate::sandbox::net::NetPolicy;
 use http::Method;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -964,15 +965,11 @@ fn ref_path(name: &str) -> String {
 
 /// Percent-encode all but unreserved characters (and `/` when `keep_slash`).
 fn encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    // RFC 3986's unreserved characters stay; everything else is encoded.
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    const UNRESERVED_OR_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
+    let set = if keep_slash { UNRESERVED_OR_SLASH } else { UNRESERVED };
+    utf8_percent_encode(text, set).to_string()
 }
 
 #[cfg(test)]

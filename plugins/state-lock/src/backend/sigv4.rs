@@ -9,6 +9,7 @@
 //! it from the URL's authority, port included).
 
 use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
 /// An access key, from granted secrets.
@@ -75,15 +76,11 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
 /// Percent-encode everything but RFC 3986's unreserved characters (and `/` when
 /// `keep_slash`), as SigV4 and S3 object keys want it.
 pub fn uri_encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    // RFC 3986's unreserved characters stay; everything else is encoded.
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    const UNRESERVED_OR_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
+    let set = if keep_slash { UNRESERVED_OR_SLASH } else { UNRESERVED };
+    utf8_percent_encode(text, set).to_string()
 }
 
 /// The canonical query: each `name=value` pair (already encoded as sent) sorted by name, then
