@@ -24,7 +24,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success: the step ran and passed
   1  the step ran and failed: a check failed, the plugin returned an error, a limit was hit
-  2  usage or configuration error: bad flag or input, missing grant, digest mismatch, unreadable plugin";
+  2  usage or configuration error: bad flag or input, missing grant, digest mismatch, unreadable plugin
+  3  the step ran and could not decide (inconclusive, e.g. a canary analysis without enough data)";
 
 /// Run sandboxed WebAssembly plugins as CI steps.
 #[derive(Debug, Parser)]

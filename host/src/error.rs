@@ -12,6 +12,9 @@ pub enum ExitCode {
     /// Usage or configuration error: bad flag or input, missing grant, digest mismatch,
     /// unreadable plugin.
     Usage = 2,
+    /// The step ran and could not decide (e.g. an analysis without enough data): neither
+    /// promote nor abort; a workflow can pause for a person.
+    Inconclusive = 3,
 }
 
 impl From<ExitCode> for std::process::ExitCode {

@@ -64,7 +64,8 @@ impl StepResult {
         match &self.outcome {
             Ok(report) => match report.status {
                 Status::Passed | Status::Skipped => ExitCode::Success,
-                Status::Failed | Status::Inconclusive => ExitCode::Failure,
+                Status::Failed => ExitCode::Failure,
+                Status::Inconclusive => ExitCode::Inconclusive,
             },
             Err(e) => e.exit_code(),
         }

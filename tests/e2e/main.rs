@@ -5,6 +5,7 @@
 
 mod act;
 mod authoring;
+mod canary_gate;
 mod cli;
 mod contract;
 mod github;
@@ -12,6 +13,7 @@ mod github_peer;
 mod guests;
 mod hostile;
 mod pipeline;
+mod prometheus_peer;
 mod region_verify;
 mod sandbox;
 mod state_lock;

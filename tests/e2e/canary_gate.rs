@@ -1,0 +1,351 @@
+//! `canary-gate` through the real binary against a real Prometheus (1 s scrapes, storage in a
+//! temporary directory) scraping the metrics service the test drives, changing it mid-analysis.
+
+use crate::prometheus_peer::{MetricsServer, Prometheus};
+use crate::support::{Run, run, tollgate};
+use serde_json::{Value, json};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+const ERROR_RATE: &str = "sum(rate(http_requests_total{service=\"{{args.service}}\",variant=\"canary\",code=\"500\"}[5s])) / sum(rate(http_requests_total{service=\"{{args.service}}\",variant=\"canary\"}[5s]))";
+
+/// A Prometheus scraping a fresh metrics service whose `checkout` canary is healthy, with rate
+/// data already there (two scrapes at least).
+async fn peers(error_ratio: f64) -> (MetricsServer, Prometheus) {
+    let service = MetricsServer::start().await;
+    service.set_series("checkout", "canary", error_ratio, 80.0).await;
+    service.set_series("checkout", "stable", 0.0, 80.0).await;
+    let prometheus = Prometheus::start(&[service.address()]).await;
+    let ready = ERROR_RATE.replace("{{args.service}}", "checkout");
+    prometheus.wait_for_data(&ready, Duration::from_secs(30)).await;
+    (service, prometheus)
+}
+
+fn error_rate(prometheus: &Prometheus, count: u32, extra: Value) -> Value {
+    let mut metric = json!({
+        "name": "error-rate",
+        "interval": "1s",
+        "count": count,
+        "successCondition": "result[0] < 0.01",
+        "provider": {"prometheus": {"address": prometheus.url(), "query": ERROR_RATE}},
+    });
+    metric
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    metric
+}
+
+fn with_metrics(metrics: &[Value]) -> Vec<String> {
+    vec![
+        "run".into(),
+        "canary-gate".into(),
+        "--json".into(),
+        "--with".into(),
+        format!("metrics={}", Value::Array(metrics.to_vec())),
+        "--with".into(),
+        "args={service: checkout}".into(),
+    ]
+}
+
+async fn gate(metrics: &[Value]) -> Run {
+    let args = with_metrics(metrics);
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>()).await
+}
+
+fn summary(r: &Run) -> String {
+    r.json()["summary"].as_str().unwrap_or_default().to_string()
+}
+
+fn metric_result(r: &Run, name: &str) -> Value {
+    let all: Value =
+        serde_json::from_str(&r.output("metrics")).unwrap_or_else(|e| panic!("metrics output: {e}: {r:#?}"));
+    all[name].clone()
+}
+
+/// A running `tollgate` whose log the test reads line by line, to act mid-analysis.
+struct Watched {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+    seen: String,
+}
+
+impl Watched {
+    fn start(args: &[String]) -> Watched {
+        let mut child = tollgate()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tollgate starts");
+        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        Watched {
+            child,
+            lines,
+            seen: String::new(),
+        }
+    }
+
+    /// Read the log until a line contains `text` (bounded).
+    async fn wait_for(&mut self, text: &str) {
+        let found = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Ok(Some(line)) = self.lines.next_line().await {
+                self.seen.push_str(&line);
+                self.seen.push('\n');
+                if line.contains(text) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert!(matches!(found, Ok(true)), "no log line with `{text}`:\n{}", self.seen);
+    }
+
+    async fn finish(mut self) -> Run {
+        let mut stdout = String::new();
+        let mut out = self.child.stdout.take().unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(120), async {
+            while let Ok(Some(line)) = self.lines.next_line().await {
+                self.seen.push_str(&line);
+                self.seen.push('\n');
+            }
+            out.read_to_string(&mut stdout).await.unwrap();
+            self.child.wait().await.unwrap()
+        })
+        .await
+        .expect("tollgate finishes within 120s");
+        Run {
+            code: done.code().unwrap_or(-1),
+            stdout,
+            stderr: self.seen,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_healthy_canary_is_successful_with_every_measurement_reported_and_signed() {
+    let (_service, prometheus) = peers(0.001).await;
+    let latency = json!({
+        "name": "latency-p99",
+        "interval": "1s",
+        "count": 3,
+        "failureCondition": "result[0] > 0.2",
+        "provider": {"prometheus": {"address": prometheus.url(),
+            "query": "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service=\"{{args.service}}\",variant=\"canary\"}[5s])))"}},
+    });
+    let artifacts = tempfile::tempdir().unwrap();
+    let mut args = with_metrics(&[error_rate(&prometheus, 3, json!({})), latency]);
+    args.extend(["--artifacts".into(), artifacts.path().display().to_string()]);
+    let r = run(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(r.output("phase"), "Successful");
+    assert_eq!(r.output("failed-metrics"), "");
+    assert_eq!(metric_result(&r, "error-rate")["successful"], 3);
+    assert_eq!(metric_result(&r, "latency-p99")["successful"], 3);
+    let summary = summary(&r);
+    for row in [
+        "| 1 | t+",
+        "| 2 | t+",
+        "| 3 | t+",
+        "error-rate",
+        "latency-p99",
+        "✔ Successful",
+    ] {
+        assert!(summary.contains(row), "`{row}` missing from:\n{summary}");
+    }
+    assert!(r.output("artifact-digest").starts_with("sha256:"), "{r:#?}");
+    let stored = walk(artifacts.path()).join("\n");
+    assert!(stored.contains("canary-analysis"), "artifacts: {stored}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p)
+            } else {
+                vec![p.display().to_string()]
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_spike_mid_analysis_fails_after_failure_limit_plus_one_failures() {
+    let (service, prometheus) = peers(0.0).await;
+    let mut w = Watched::start(&with_metrics(&[error_rate(
+        &prometheus,
+        12,
+        json!({"failureLimit": 1}),
+    )]));
+    w.wait_for("error-rate #2").await;
+    service.set_series("checkout", "canary", 0.3, 80.0).await;
+    let r = w.finish().await;
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert_eq!(r.output("phase"), "Failed");
+    assert_eq!(r.output("failed-metrics"), "error-rate");
+    let m = metric_result(&r, "error-rate");
+    assert_eq!(m["failed"], 2, "failureLimit 1: the second failure decides: {m}");
+    let taken = m["successful"].as_u64().unwrap() + 2 + m["inconclusive"].as_u64().unwrap();
+    assert!(
+        taken < 12,
+        "the run stops at the deciding failure, not after all 12: {m}"
+    );
+    assert!(m["message"].as_str().unwrap().contains("(failureLimit 1)"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_data_and_nan_are_never_successful() {
+    let (service, prometheus) = peers(0.0).await;
+    // A series that does not exist: Argo's `all()` passes an empty vector; here it is Inconclusive.
+    let missing = json!({
+        "name": "missing", "count": 1,
+        "successCondition": "all(result, {# < 0.01})",
+        "provider": {"prometheus": {"address": prometheus.url(),
+            "query": "sum(rate(http_requests_total{service=\"nobody\"}[5s]))"}},
+    });
+    let r = gate(&[missing]).await;
+    assert_eq!((r.code, r.output("phase").as_str()), (3, "Inconclusive"), "{r:#?}");
+    assert!(summary(&r).contains("no data"), "{}", summary(&r));
+
+    // NaN passes a failure-condition-only gate in Argo (NaN > x is false); here it never does.
+    service.set_value("ratio", f64::NAN).await;
+    let query = "test_value{name=\"ratio\"}";
+    prometheus.wait_for_data(query, Duration::from_secs(30)).await;
+    let nan = json!({
+        "name": "nan", "count": 1, "failureCondition": "result[0] > 0.01",
+        "provider": {"prometheus": {"address": prometheus.url(), "query": query}},
+    });
+    let r = gate(&[nan]).await;
+    assert_eq!((r.code, r.output("phase").as_str()), (3, "Inconclusive"), "{r:#?}");
+    assert!(summary(&r).contains("NaN"), "{}", summary(&r));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_stopped_mid_run_is_an_error_after_the_consecutive_error_limit() {
+    let (_service, mut prometheus) = peers(0.0).await;
+    let metric = error_rate(&prometheus, 20, json!({"consecutiveErrorLimit": 2}));
+    let mut w = Watched::start(&with_metrics(&[metric]));
+    w.wait_for("error-rate #2").await;
+    prometheus.stop();
+    let r = w.finish().await;
+    assert_eq!(r.code, 1, "{r:#?}");
+    assert_eq!(r.output("phase"), "Error");
+    let m = metric_result(&r, "error-rate");
+    assert_eq!(
+        m["error"], 3,
+        "consecutiveErrorLimit 2: the third error in a row decides: {m}"
+    );
+    assert!(m["message"].as_str().unwrap().contains("Prometheus"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_query_or_condition_fails_at_once_naming_where() {
+    let (_service, prometheus) = peers(0.0).await;
+    let bad_query = json!({
+        "name": "typo", "interval": "10s", "count": 5, "successCondition": "result[0] < 1",
+        "provider": {"prometheus": {"address": prometheus.url(), "query": "sum(rate(http_requests_total[5s])"}},
+    });
+    let started = std::time::Instant::now();
+    let r = gate(&[bad_query]).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    let told = said(&r);
+    assert!(told.contains("metric `typo`") && told.contains("bad_data"), "{told}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at the first query, not after 5 × 10s"
+    );
+
+    // A vector compared as a number is refused before the first measurement counts.
+    let scalar_use = error_rate(&prometheus, 5, json!({"successCondition": "result < 0.01"}));
+    let r = gate(&[scalar_use]).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    let told = said(&r);
+    assert!(told.contains("vector") && told.contains("all(result"), "{told}");
+
+    let typo = error_rate(&prometheus, 5, json!({"successCondition": "result[0] <> 0.01"}));
+    let r = gate(&[typo]).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    let told = said(&r);
+    assert!(
+        told.contains("successCondition") && told.contains("column 12"),
+        "{told}"
+    );
+}
+
+/// Everything the run told its user: the JSON report's error and both streams.
+fn said(r: &Run) -> String {
+    format!("{}\n{}", r.stdout, r.stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_dry_run_metric_is_reported_but_does_not_fail_the_run() {
+    let (_service, prometheus) = peers(0.0).await;
+    let strict = error_rate(
+        &prometheus,
+        2,
+        json!({"name": "too-strict", "successCondition": "result[0] < 0", "dryRun": true}),
+    );
+    let r = gate(&[error_rate(&prometheus, 2, json!({})), strict]).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(r.output("phase"), "Successful");
+    assert_eq!(metric_result(&r, "too-strict")["phase"], "Failed");
+    assert!(summary(&r).contains("too-strict (dry run)"), "{}", summary(&r));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slower_canary_fails_the_mann_whitney_comparison_with_its_effect_size() {
+    let service = MetricsServer::start().await;
+    service
+        .control(
+            "/_control/series",
+            json!({"service": "checkout", "variant": "stable", "latency_ms": 100, "jitter": 10}),
+        )
+        .await;
+    service
+        .control(
+            "/_control/series",
+            json!({"service": "checkout", "variant": "canary", "latency_ms": 160, "jitter": 10}),
+        )
+        .await;
+    let prometheus = Prometheus::start(&[service.address()]).await;
+    let mean = "sum(rate(http_request_duration_seconds_sum{variant=\"{{variant}}\"}[2s])) / sum(rate(http_request_duration_seconds_count{variant=\"{{variant}}\"}[2s]))";
+    prometheus
+        .wait_for_data(&mean.replace("{{variant}}", "canary"), Duration::from_secs(30))
+        .await;
+    let compare = json!({
+        "name": "latency-vs-baseline", "interval": "1s", "count": 6,
+        "provider": {"prometheus": {"address": prometheus.url(), "query": mean}},
+        "compare": {"baseline": "stable", "canary": "canary", "direction": "increase"},
+    });
+    let r = gate(&[compare]).await;
+    assert_eq!(r.code, 1, "{r:#?}");
+    let m = metric_result(&r, "latency-vs-baseline");
+    assert_eq!(m["phase"], "Failed", "{m}");
+    let summary = summary(&r);
+    assert!(
+        summary.contains("Mann-Whitney U") && summary.contains("effect size"),
+        "{summary}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_web_provider_reads_a_json_path() {
+    let service = MetricsServer::start().await;
+    let web = json!({
+        "name": "health", "count": 1, "successCondition": "result == \"ok\"",
+        "provider": {"web": {"url": format!("{}/healthz", service.url()), "jsonPath": "{$.status}"}},
+    });
+    let r = gate(&[web.clone()]).await;
+    assert_eq!((r.code, r.output("phase").as_str()), (0, "Successful"), "{r:#?}");
+    service.set_health(false).await;
+    let r = gate(&[web]).await;
+    assert_ne!(r.code, 0, "{r:#?}");
+    assert_ne!(r.output("phase"), "Successful");
+}
