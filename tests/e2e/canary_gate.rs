@@ -349,3 +349,48 @@ async fn the_web_provider_reads_a_json_path() {
     assert_ne!(r.code, 0, "{r:#?}");
     assert_ne!(r.output("phase"), "Successful");
 }
+
+/// The canary-release example's one command, with its analysis shortened (1 s interval).
+async fn canary_example(error_ratio: &str) -> Run {
+    let root = crate::guests::workspace_root();
+    let dir = tempfile::tempdir().unwrap();
+    let template = std::fs::read_to_string(root.join("examples/canary-release/analysis.yaml"))
+        .unwrap()
+        .replace("interval: 5s", "interval: 1s")
+        .replace("count: 10", "count: 5");
+    let analysis = dir.path().join("analysis.yaml");
+    std::fs::write(&analysis, template).unwrap();
+    let mut cmd = tokio::process::Command::new(root.join("examples/canary-release/run.sh"));
+    cmd.env("TOLLGATE_BIN", env!("CARGO_BIN_EXE_tollgate"))
+        .env("TOLLGATE_CACHE_DIR", crate::support::cache_dir())
+        .env("ANALYSIS", &analysis)
+        .env("CANARY_ERROR_RATIO", error_ratio)
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true);
+    crate::support::run_cmd(&mut cmd).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_canary_release_example_promotes_a_healthy_canary_and_rolls_back_a_bad_one() {
+    let good = canary_example("0.001").await;
+    assert_eq!(good.code, 0, "{good:#?}");
+    assert!(
+        good.stdout.contains("== promote") && !good.stdout.contains("== roll back"),
+        "{good:#?}"
+    );
+    assert!(
+        good.stdout.contains("latency-vs-stable") && good.stdout.contains("Mann-Whitney"),
+        "{good:#?}"
+    );
+
+    let bad = canary_example("0.05").await;
+    assert_eq!(bad.code, 1, "{bad:#?}");
+    assert!(
+        bad.stdout.contains("== roll back") && !bad.stdout.contains("== promote"),
+        "{bad:#?}"
+    );
+    assert!(
+        bad.stdout.contains("error-rate") && bad.stdout.contains("✖ Failed"),
+        "{bad:#?}"
+    );
+}
