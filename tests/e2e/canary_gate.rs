@@ -342,7 +342,7 @@ async fn the_web_provider_reads_a_json_path() {
         "name": "health", "count": 1, "successCondition": "result == \"ok\"",
         "provider": {"web": {"url": format!("{}/healthz", service.url()), "jsonPath": "{$.status}"}},
     });
-    let r = gate(&[web.clone()]).await;
+    let r = gate(std::slice::from_ref(&web)).await;
     assert_eq!((r.code, r.output("phase").as_str()), (0, "Successful"), "{r:#?}");
     service.set_health(false).await;
     let r = gate(&[web]).await;

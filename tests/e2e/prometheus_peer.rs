@@ -265,8 +265,6 @@ fn free_port() -> u16 {
 }
 
 impl Prometheus {
-    pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
-
     pub async fn start<S: AsRef<str>>(targets: &[S]) -> Prometheus {
         let binary = if Path::new("/usr/bin/prometheus").exists() {
             PathBuf::from("/usr/bin/prometheus")
