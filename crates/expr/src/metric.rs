@@ -137,6 +137,28 @@ impl Value {
         }
     }
 
+    /// As [`Display`](fmt::Display) shows it, but bounded: lists past `items` elements end in
+    /// `… (N more)`, text past 120 characters is cut. Measured values come from peers and a
+    /// vector can hold thousands of series; reports keep this form.
+    pub fn brief(&self, items: usize) -> String {
+        match self {
+            Value::List(list) => {
+                let shown: Vec<String> = list.iter().take(items).map(|v| v.brief(items)).collect();
+                let more = list.len().saturating_sub(items);
+                if more == 0 {
+                    format!("[{}]", shown.join(", "))
+                } else {
+                    format!("[{}, … ({more} more)]", shown.join(", "))
+                }
+            }
+            Value::Text(s) if s.chars().count() > 120 => {
+                let cut: String = s.chars().take(120).collect();
+                format!("{cut:?}…")
+            }
+            other => other.to_string(),
+        }
+    }
+
     fn type_name(&self) -> &'static str {
         match self {
             Value::Number(_) => "a number",
@@ -779,5 +801,14 @@ mod tests {
         assert_eq!(parse_number("1e309"), None);
         assert_eq!(format_number(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_number(0.0123), "0.0123");
+    }
+
+    #[test]
+    fn brief_forms_stay_small_whatever_a_peer_sends() {
+        let big = vector(&vec![0.5; 100_000]);
+        assert_eq!(big.brief(3), "[0.5, 0.5, 0.5, … (99997 more)]");
+        let nested = Value::List(vec![big.clone(), big]);
+        assert!(nested.brief(2).len() < 100);
+        assert!(Value::Text("x".repeat(10_000)).brief(8).len() < 130);
     }
 }

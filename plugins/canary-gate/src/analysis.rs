@@ -12,6 +12,9 @@ use std::time::Duration;
 use tollgate_expr::metric::{Type, Value, format_number};
 use tollgate_sdk::runtime::{self, Instant};
 
+/// Elements of a measured vector kept in reports (the first ones; the count of the rest).
+const SHOWN_ITEMS: usize = 8;
+
 /// The phase of a measurement, a metric, or the whole run (Argo's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Phase {
@@ -498,7 +501,7 @@ async fn measure_once(
             t.typed = true;
         }
     }
-    m.value = Some(measured.value.to_string());
+    m.value = Some(measured.value.brief(SHOWN_ITEMS));
     let (phase, message) = judge(metric, &measured.value);
     m.phase = phase;
     m.message = message;
@@ -514,7 +517,7 @@ async fn measure_once(
                 return Ok(m);
             }
         };
-        m.baseline = Some(baseline.value.to_string());
+        m.baseline = Some(baseline.value.brief(SHOWN_ITEMS));
         match (single(&baseline.value), single(&measured.value)) {
             (Ok(b), Ok(c)) if m.phase == Phase::Successful => {
                 let mut t = tally.borrow_mut();

@@ -1,0 +1,202 @@
+//! The whole plugin under `MockHost` (virtual clock, answered HTTP): the analysis rules at the
+//! edges a real Prometheus rarely reaches on cue — every measurement erroring, a hostile
+//! Prometheus, the argument and grant paths.
+
+use canary_gate::CanaryGate;
+use serde_json::{Value, json};
+use tollgate_sdk::testing::{MockHost, MockResponse, Outcome};
+use tollgate_sdk::{PluginError, Status};
+
+const PROM: &str = "http://prometheus.test:9090";
+
+fn metric(extra: Value) -> Value {
+    let mut m = json!({
+        "name": "error-rate",
+        "interval": "1s",
+        "count": 3,
+        "successCondition": "result[0] < 0.01",
+        "provider": {"prometheus": {"address": PROM, "query": "sum(rate(errors[1m]))"}},
+    });
+    m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    m
+}
+
+fn vector(values: &[&str]) -> MockResponse {
+    let result: Vec<Value> = values
+        .iter()
+        .map(|v| json!({"metric": {}, "value": [1.0, v]}))
+        .collect();
+    MockResponse::json(
+        200,
+        json!({"status": "success", "data": {"resultType": "vector", "result": result}}),
+    )
+}
+
+fn run(metrics: Value, answer: impl Fn(usize) -> MockResponse + 'static) -> Outcome {
+    let calls = std::cell::Cell::new(0);
+    MockHost::new()
+        .input("metrics", metrics)
+        .http(move |_| {
+            calls.set(calls.get() + 1);
+            answer(calls.get())
+        })
+        .run::<CanaryGate>()
+}
+
+#[test]
+fn measurements_that_all_errored_never_make_a_successful_run() {
+    // Argo's #4479: a run whose measurements all errored is reported Successful.
+    let outcome = run(json!([metric(json!({}))]), |_| MockResponse::text(503, "upstream down"));
+    assert_eq!(outcome.status(), Some(Status::Inconclusive), "{:?}", outcome.result);
+    assert_eq!(outcome.output("phase"), Some("Inconclusive"));
+    assert!(
+        outcome.summary.contains("no successful measurement"),
+        "{}",
+        outcome.summary
+    );
+    assert_eq!(outcome.requests.len(), 3);
+    // …and the analysis is kept as an artifact, every measurement in it.
+    let artifact = outcome
+        .artifacts
+        .iter()
+        .find(|a| a.name == "canary-analysis")
+        .expect("artifact");
+    let stored: Value = serde_json::from_slice(&artifact.data).unwrap();
+    assert_eq!(stored["run"]["metrics"][0]["measurements"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn the_schedule_counts_intervals_from_each_measurements_start() {
+    let outcome = run(json!([metric(json!({"count": 10, "initialDelay": "2s"}))]), |_| {
+        vector(&["0.001"]).delay(std::time::Duration::from_millis(300))
+    });
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+    let stored: Value = serde_json::from_slice(&outcome.artifacts[0].data).unwrap();
+    let times: Vec<u64> = stored["run"]["metrics"][0]["measurements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["elapsed_ms"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        times,
+        (0..10).map(|i| 2000 + i * 1000).collect::<Vec<u64>>(),
+        "query latency must not accumulate"
+    );
+    assert_eq!(
+        outcome.progress.len(),
+        9,
+        "progress between measurements: {:?}",
+        outcome.progress
+    );
+}
+
+#[test]
+fn a_hostile_prometheus_cannot_blow_up_the_report() {
+    let huge: Vec<String> = (0..50_000).map(|i| format!("0.00{}", i % 9)).collect();
+    let outcome = run(
+        json!([metric(json!({"successCondition": "all(result, {# < 0.01})"}))]),
+        move |_| vector(&huge.iter().map(String::as_str).collect::<Vec<_>>()),
+    );
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+    assert!(
+        outcome.summary.len() < 16 * 1024,
+        "summary is {} bytes",
+        outcome.summary.len()
+    );
+    assert!(outcome.summary.contains("more"), "{}", outcome.summary);
+    let malformed = run(json!([metric(json!({"count": 1}))]), |_| {
+        MockResponse::json(
+            200,
+            json!({"status": "success", "data": {"resultType": "vector", "result": [{"value": "x"}]}}),
+        )
+    });
+    assert_ne!(malformed.status(), Some(Status::Passed));
+    assert!(malformed.summary.contains("malformed"), "{}", malformed.summary);
+}
+
+#[test]
+fn a_query_prometheus_refuses_ends_the_step_at_the_first_answer() {
+    let outcome = run(json!([metric(json!({"count": 10}))]), |_| {
+        MockResponse::json(
+            400,
+            json!({"status": "error", "errorType": "bad_data", "error": "1:14: parse error: unclosed left parenthesis"}),
+        )
+    });
+    let Err(PluginError::InvalidInput(e)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert_eq!(e.input, "metrics");
+    assert!(
+        e.message.contains("metric `error-rate`") && e.message.contains("unclosed left parenthesis"),
+        "{}",
+        e.message
+    );
+    assert_eq!(outcome.requests.len(), 1);
+}
+
+#[test]
+fn args_are_substituted_and_a_missing_one_is_named_before_any_request() {
+    let templated = metric(
+        json!({"provider": {"prometheus": {"address": PROM, "query": "rate(x{service=\"{{args.service}}\"}[1m])"}}}),
+    );
+    let outcome = MockHost::new()
+        .input("metrics", json!([templated.clone()]))
+        .input("args", json!({"service": "checkout"}))
+        .http(|_| vector(&["0.001"]))
+        .run::<CanaryGate>();
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+    assert!(
+        outcome.requests[0].url.contains("service%3D%22checkout%22"),
+        "{}",
+        outcome.requests[0].url
+    );
+
+    let outcome = run(json!([templated]), |_| vector(&["0.001"]));
+    let Err(PluginError::InvalidInput(e)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert_eq!(e.input, "args");
+    assert!(
+        e.message.contains("`{{args.service}}` is used but not given"),
+        "{}",
+        e.message
+    );
+    assert!(outcome.requests.is_empty());
+}
+
+#[test]
+fn a_template_file_reads_but_its_addresses_are_not_granted_by_themselves() {
+    let template = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {{name: t}}\nspec:\n  metrics:\n  - name: up\n    successCondition: result[0] == 1\n    provider:\n      prometheus:\n        address: {PROM}\n        query: up\n"
+    );
+    let outcome = MockHost::new()
+        .artifact("analysis", "application/yaml", template.clone())
+        .input("template", "artifact:analysis")
+        .http(|_| vector(&["1"]))
+        .run::<CanaryGate>();
+    let Err(PluginError::Denied(message)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert!(message.contains("allow-net"), "{message}");
+    let outcome = MockHost::new()
+        .artifact("analysis", "application/yaml", template)
+        .input("template", "artifact:analysis")
+        .grant_origin(PROM)
+        .http(|_| vector(&["1"]))
+        .run::<CanaryGate>();
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+}
+
+#[test]
+fn every_dry_run_metric_means_nothing_decided() {
+    let outcome = run(json!([metric(json!({"dryRun": true, "count": 1}))]), |_| {
+        vector(&["0.001"])
+    });
+    assert_eq!(outcome.status(), Some(Status::Inconclusive), "{:?}", outcome.result);
+    assert!(
+        outcome.summary.contains("every metric is a dry run"),
+        "{}",
+        outcome.summary
+    );
+}
