@@ -35,6 +35,9 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
+# A step in the background, waited for: an interrupt stops the wait at once (bash runs traps
+# only between foreground commands) and `finish` stops the step.
+step() { "$@" & pids+=($!); wait $!; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 control() { curl -fsS -X POST "http://127.0.0.1:$service_port/_control/$1" -H 'content-type: application/json' -d "$2" >/dev/null; }
 
@@ -85,7 +88,7 @@ done
 
 echo "== canary-gate"
 set +e
-"$tollgate" run canary-gate --allow-read "$(dirname "$analysis")" --allow-net "$prometheus" \
+step "$tollgate" run canary-gate --allow-read "$(dirname "$analysis")" --allow-net "$prometheus" \
   --with "template=$analysis" --with "args={service: checkout, prometheus: $prometheus}" --artifacts "$work/artifacts"
 gate=$?
 set -e

@@ -15,7 +15,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// A throwaway git repository with the project's files (not its build output).
-fn repo_copy(dest: &Path) {
+pub(crate) fn repo_copy(dest: &Path) {
     let root = workspace_root();
     let files = Command::new("git")
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])

@@ -394,3 +394,144 @@ async fn the_canary_release_example_promotes_a_healthy_canary_and_rolls_back_a_b
         "{bad:#?}"
     );
 }
+
+/// The canary workflow as a user copies it, under act (host mode) with the host binary under
+/// test (`TOLLGATE_BIN`), `uses: tollgate-ci/tollgate@v0` pointed at this checkout, and the
+/// analysis shortened to a 1 s interval.
+async fn canary_workflow_under_act(service: &MetricsServer, prometheus: &Prometheus, error_ratio: &str) -> Run {
+    let repo = tempfile::tempdir().unwrap();
+    crate::act::repo_copy(repo.path());
+    let workflow = repo.path().join("examples/canary-release/.github/workflows/canary.yml");
+    let text = std::fs::read_to_string(&workflow).unwrap();
+    assert!(
+        text.contains("uses: tollgate-ci/tollgate@v0"),
+        "the example uses the published action"
+    );
+    // act clones every action a job names before it starts, and this machine has no GitHub:
+    // the closing upload of the analysis (skipped under act anyway) goes.
+    let text = match text.find("      - uses: actions/upload-artifact@v4") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    };
+    std::fs::write(&workflow, text.replace("uses: tollgate-ci/tollgate@v0", "uses: ./")).unwrap();
+    let analysis = repo.path().join("examples/canary-release/analysis.yaml");
+    let text = std::fs::read_to_string(&analysis).unwrap();
+    std::fs::write(
+        &analysis,
+        text.replace("interval: 5s", "interval: 1s")
+            .replace("count: 10", "count: 5"),
+    )
+    .unwrap();
+    let regions = json!([
+        {"name": "us-east", "url": format!("{}/healthz", service.url())},
+        {"name": "eu-west", "url": format!("{}/healthz", service.url())},
+        {"name": "ap-south", "url": format!("{}/healthz", service.url())},
+    ]);
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new("act");
+    cmd.current_dir(repo.path())
+        .args([
+            "workflow_dispatch",
+            "-W",
+            "examples/canary-release/.github/workflows/canary.yml",
+        ])
+        .args([
+            "-P",
+            "ubuntu-latest=-self-hosted",
+            "--no-cache-server",
+            "--input",
+            "version=v2",
+        ])
+        .args(["--var", &format!("SERVICE_URL={}", service.url())])
+        .args(["--var", &format!("PROMETHEUS_URL={}", prometheus.url())])
+        .args(["--var", &format!("REGION_URLS={regions}")])
+        .args(["--var", &format!("CANARY_ERROR_RATIO={error_ratio}")])
+        .args(["--env", &format!("TOLLGATE_BIN={}", env!("CARGO_BIN_EXE_tollgate"))])
+        .args([
+            "--env",
+            &format!("TOLLGATE_CACHE_DIR={}", crate::support::cache_dir().display()),
+        ])
+        .env("HOME", home.path())
+        .kill_on_drop(true);
+    crate::support::run_within(&mut cmd, Duration::from_secs(600)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_canary_workflow_under_act_promotes_a_good_build_and_rolls_back_a_bad_one() {
+    let service = MetricsServer::start().await;
+    service
+        .control(
+            "/_control/series",
+            json!({"service": "checkout", "variant": "stable", "error_ratio": 0.001, "latency_ms": 90, "jitter": 8}),
+        )
+        .await;
+    let prometheus = Prometheus::start(&[service.address()]).await;
+    prometheus
+        .wait_for_data(
+            "rate(http_requests_total{variant=\"stable\"}[10s])",
+            Duration::from_secs(30),
+        )
+        .await;
+
+    let good = canary_workflow_under_act(&service, &prometheus, "0.001").await;
+    assert_eq!(good.code, 0, "{good:#?}");
+    assert!(good.stdout.contains("promoted v2"), "{}", good.stdout);
+    let state = service.state().await;
+    assert_eq!(state["health"]["version"], "v2", "{state}");
+
+    service.set_health(true).await;
+    let bad = canary_workflow_under_act(&service, &prometheus, "0.05").await;
+    assert_ne!(bad.code, 0, "{bad:#?}");
+    assert!(!bad.stdout.contains("promoted v2"), "{}", bad.stdout);
+    assert!(
+        bad.stdout.contains("rolling back: analysis Failed error-rate"),
+        "{}",
+        bad.stdout
+    );
+    let state = service.state().await;
+    let canary_left =
+        state.to_string().contains("\"variant\": \"canary\"") || state.to_string().contains("\"variant\":\"canary\"");
+    assert!(!canary_left, "the rollback removed the canary: {state}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_canary_release_is_rolled_back() {
+    let root = crate::guests::workspace_root();
+    let mut child = tokio::process::Command::new(root.join("examples/canary-release/run.sh"))
+        .env("TOLLGATE_BIN", env!("CARGO_BIN_EXE_tollgate"))
+        .env("TOLLGATE_CACHE_DIR", crate::support::cache_dir())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    let reached = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("== canary-gate") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(matches!(reached, Ok(true)), "{seen}");
+    let pid = child.id().unwrap() as i32;
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        child.wait().await.unwrap()
+    })
+    .await
+    .expect("run.sh ends after SIGTERM");
+    assert!(!status.success(), "{seen}");
+    assert!(seen.contains("== roll back") && !seen.contains("== promote"), "{seen}");
+}
