@@ -7,7 +7,7 @@
 //! rates are exact: with `set_series("checkout", "canary", 0.05, 120.0)`,
 //! `sum(rate(http_requests_total{code="500",variant="canary"}[5s])) /
 //! sum(rate(http_requests_total{variant="canary"}[5s]))` is 0.05 and the latency quantiles
-//! lie inside the (0.1, 0.2] bucket. Prometheus 2.42 is ready within ~0.2 s but applies its
+//! lie inside the (0.1, 0.2] bucket. Prometheus 2.42 is ready in well under a second but applies its
 //! targets only on its discovery tick (~5 s after start), so rate data first exists ~6–7 s
 //! after `Prometheus::start`: wait with `wait_for_data`.
 
@@ -265,6 +265,8 @@ fn free_port() -> u16 {
 }
 
 impl Prometheus {
+    pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
+
     pub async fn start<S: AsRef<str>>(targets: &[S]) -> Prometheus {
         let binary = if Path::new("/usr/bin/prometheus").exists() {
             PathBuf::from("/usr/bin/prometheus")
@@ -274,9 +276,10 @@ impl Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let targets: Vec<String> = targets.iter().map(|t| format!("'{}'", t.as_ref())).collect();
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+            "global:\n  scrape_interval: {every}s\n  scrape_timeout: {every}s\n  evaluation_interval: {every}s\n\
              scrape_configs:\n  - job_name: service\n    static_configs:\n      - targets: [{}]\n",
-            targets.join(", ")
+            targets.join(", "),
+            every = Self::SCRAPE_INTERVAL.as_secs()
         );
         let config_file = dir.path().join("prometheus.yml");
         std::fs::write(&config_file, config).unwrap();
