@@ -222,16 +222,28 @@ pub enum PluginCommand {
     /// Compile plugins ahead of time into the cache, so a step's first run does not pay
     /// for it (cache it in a workflow under the directory this prints).
     Compile {
-        /// `NAME`, `builtin:NAME`, `./path.wasm` or `https://…#sha256=HEX`.
+        /// `NAME`, `builtin:NAME`, `./path.wasm`, `https://…#sha256=HEX` or `oci://HOST/NAME@sha256:HEX`.
         #[arg(required = true)]
         plugins: Vec<String>,
+    },
+    /// Push a plugin component to an OCI registry (the layout `wkg` uses) and print the
+    /// digest-pinned reference to run it by: `oci://HOST/NAME@sha256:…`.
+    ///
+    /// The component is loaded and described first, as a run would, so only a working plugin
+    /// is published. Plain HTTP is used only for a loopback registry.
+    Publish {
+        /// The component, e.g. `./my-check.wasm`.
+        component: PathBuf,
+        /// Where: `oci://HOST[:PORT]/NAME[:TAG]` (default tag `latest`).
+        reference: String,
     },
 }
 
 /// Flags of `tollgate run` (and of the action's single-plugin form).
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
-    /// `NAME`, `builtin:NAME`, `./path.wasm` or `https://…#sha256=HEX` (the pin is required for URLs).
+    /// `NAME`, `builtin:NAME`, `./path.wasm`, `https://…#sha256=HEX` (the pin is required for URLs)
+    /// or `oci://HOST/NAME@sha256:HEX` (a registry, pinned by manifest digest).
     pub plugin: String,
     /// An input, `NAME=VALUE`; VALUE is YAML unless the input is a string.
     #[arg(long = "with", value_name = "NAME=VALUE")]
@@ -283,7 +295,8 @@ impl Cli {
                 PluginCommand::New { .. }
                 | PluginCommand::Build { .. }
                 | PluginCommand::Test { .. }
-                | PluginCommand::Compile { .. },
+                | PluginCommand::Compile { .. }
+                | PluginCommand::Publish { .. },
             )
             | Command::Action
             | Command::Keygen { .. } => false,
@@ -345,6 +358,7 @@ pub async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Plugin(PluginCommand::Build { dir }) => build_project(&dir).await.map(|_| ExitCode::Success),
         Command::Plugin(PluginCommand::Test { dir, wasm }) => test_project(&dir, wasm).await,
         Command::Plugin(PluginCommand::Compile { plugins }) => compile(&plugins).await,
+        Command::Plugin(PluginCommand::Publish { component, reference }) => publish(&component, &reference).await,
         Command::Keygen { out } => keygen(&out),
         Command::Verify(args) => verify(&args),
     }
@@ -617,6 +631,37 @@ async fn test_project(dir: &Path, wasm: Option<PathBuf>) -> Result<ExitCode> {
         true => ExitCode::Success,
         false => ExitCode::Failure,
     })
+}
+
+async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
+    let target = crate::oci::OciRef::parse(reference).map_err(|reason| Error::PluginSource {
+        reference: reference.to_string(),
+        reason,
+    })?;
+    if target.digest().is_some() {
+        return Err(Error::invalid(
+            "reference",
+            reference,
+            "publish to a tag (`oci://HOST/NAME:TAG`); the registry gives the digest",
+        ));
+    }
+    let plugin = PluginRef::parse(&component.display().to_string())?;
+    let runtime = Runtime::new(step::default_cache_dir())?;
+    let sink: Arc<dyn Sink> = Arc::new(Collect::default());
+    let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
+    let (_, info) = step::load(&runtime, &plugin, tls.clone(), sink, Limits::default()).await?;
+    let bytes = crate::sources::fetch(&plugin, None, tls.clone()).await?.bytes;
+    let pinned = crate::oci::publish(&target, &bytes, tls)
+        .await
+        .map_err(|reason| Error::PluginSource {
+            reference: reference.to_string(),
+            reason,
+        })?;
+    runner::print_text(&format!(
+        "published {} {} as {target}\n{pinned}\n",
+        info.name, info.version
+    ));
+    Ok(ExitCode::Success)
 }
 
 async fn compile(plugins: &[String]) -> Result<ExitCode> {

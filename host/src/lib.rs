@@ -12,6 +12,7 @@ pub mod cli;
 pub mod error;
 pub mod events;
 pub mod github;
+pub mod oci;
 pub mod pipeline;
 pub mod runner;
 pub mod sandbox;

@@ -1,8 +1,10 @@
 //! Plugin sources: where a plugin reference's bytes come from and how they are pinned.
 //!
 //! A reference is a builtin name (`region-verify`, `builtin:region-verify`), a local path
-//! to a `.wasm` component, or an `https://` URL. A `#sha256=HEX` suffix pins the digest;
-//! it is required for URLs, because a URL's content can change under a workflow.
+//! to a `.wasm` component, an `https://` URL, or an OCI registry reference
+//! (`oci://HOST/NAME@sha256:HEX`, see [`crate::oci`]). A `#sha256=HEX` suffix pins the
+//! component's digest; it is required for URLs, because a URL's content can change under a
+//! workflow. An OCI reference is pinned by its manifest's digest, which pins the component.
 
 use crate::builtin;
 use crate::error::{Error, Result};
@@ -25,6 +27,8 @@ pub enum Source {
     Path(PathBuf),
     /// An `https://` URL; always pinned.
     Url(String),
+    /// A component in an OCI registry, pinned by manifest digest.
+    Oci(crate::oci::OciRef),
 }
 
 /// A reference and its optional pinned digest.
@@ -55,7 +59,15 @@ impl PluginRef {
             }
             None => (text, None),
         };
-        let source = if let Some(name) = location.strip_prefix("builtin:") {
+        let source = if location.starts_with("oci://") {
+            let reference = crate::oci::OciRef::parse(location).map_err(|reason| invalid(&reason))?;
+            if reference.digest().is_none() {
+                return Err(invalid(
+                    "an OCI plugin must be pinned by its manifest digest: `oci://HOST/NAME@sha256:HEX` (`tollgate plugin publish` prints it)",
+                ));
+            }
+            Source::Oci(reference)
+        } else if let Some(name) = location.strip_prefix("builtin:") {
             Source::Builtin(name.to_string())
         } else if location.starts_with("https://") {
             if sha256.is_none() {
@@ -86,6 +98,7 @@ impl PluginRef {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| self.text.clone()),
+            Source::Oci(r) => r.repository.rsplit('/').next().unwrap_or(&r.repository).to_string(),
             Source::Url(url) => url
                 .rsplit('/')
                 .next()
@@ -139,6 +152,29 @@ pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls
             reference: plugin.text.clone(),
             reason,
         })?,
+        Source::Oci(reference) => {
+            // The manifest digest fixes the layer's digest, so the component is cached by it
+            // once both were checked.
+            let cached = cache_dir
+                .zip(reference.digest())
+                .map(|(d, h)| d.join("plugins").join(format!("oci-{h}.wasm")));
+            match cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
+                Some(bytes) => bytes,
+                None => {
+                    let bytes = crate::oci::pull(reference, tls)
+                        .await
+                        .map_err(|reason| Error::PluginSource {
+                            reference: plugin.text.clone(),
+                            reason,
+                        })?;
+                    if let Some(path) = cached {
+                        let _ = path.parent().map(std::fs::create_dir_all);
+                        let _ = std::fs::write(path, &bytes);
+                    }
+                    bytes
+                }
+            }
+        }
         Source::Url(url) => {
             let cached = cache_dir
                 .zip(plugin.sha256.as_ref())

@@ -12,6 +12,7 @@ mod github;
 mod github_peer;
 mod guests;
 mod hostile;
+mod oci;
 mod pipeline;
 mod prometheus_peer;
 mod region_verify;

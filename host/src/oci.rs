@@ -1,0 +1,376 @@
+//! Plugins in OCI registries, in the layout `wkg` (wasm-pkg-tools) and the CNCF Wasm OCI
+//! artifact format use: an image manifest whose config has media type
+//! `application/vnd.wasm.config.v0+json` and whose one layer is the component
+//! (`application/wasm`).
+//!
+//! A reference is `oci://HOST[:PORT]/NAME@sha256:HEX`, pinned by the manifest's digest: the
+//! manifest is checked against the pin and the layer against the manifest, so every byte run
+//! is the one the workflow named. Plain HTTP is used only for loopback registries (a local
+//! `registry`); everything else is HTTPS. Why not the `oci-client` crate: it brings reqwest and
+//! a second HTTP and TLS stack into a build already dominated by wasmtime; the four calls a
+//! pull and a push need fit on the host's hyper client.
+
+use crate::sandbox::runtime::digest;
+use crate::sources::MAX_COMPONENT_BYTES;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The manifest media type pushed and accepted.
+pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// The Wasm config media type.
+pub const CONFIG: &str = "application/vnd.wasm.config.v0+json";
+/// The component layer's media type.
+pub const LAYER: &str = "application/wasm";
+
+/// Largest manifest read.
+const MAX_MANIFEST: usize = 1 << 20;
+
+/// Where a plugin lives in a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciRef {
+    /// `host[:port]`.
+    pub registry: String,
+    /// The repository, e.g. `tollgate/noop`.
+    pub repository: String,
+    /// A tag (publishing) or `sha256:HEX` (pulling).
+    pub reference: String,
+}
+
+impl OciRef {
+    /// Parse `oci://HOST[:PORT]/NAME(:TAG|@sha256:HEX)`.
+    pub fn parse(text: &str) -> Result<OciRef, String> {
+        let rest = text
+            .strip_prefix("oci://")
+            .ok_or("an OCI reference starts with `oci://`")?;
+        let (registry, path) = rest
+            .split_once('/')
+            .ok_or("write `oci://HOST/NAME@sha256:HEX`: the repository name is missing")?;
+        let (repository, reference) = if let Some((name, digest)) = path.split_once('@') {
+            let hex = digest
+                .strip_prefix("sha256:")
+                .ok_or("a pin is `@sha256:` and 64 hex digits")?;
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err("a pin is `@sha256:` and 64 hex digits".into());
+            }
+            (name, format!("sha256:{}", hex.to_ascii_lowercase()))
+        } else {
+            match path.rsplit_once(':') {
+                Some((name, tag)) if !tag.contains('/') => (name, tag.to_string()),
+                _ => (path, "latest".to_string()),
+            }
+        };
+        let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c);
+        if registry.is_empty() || repository.is_empty() || !repository.chars().all(valid) {
+            return Err(format!(
+                "`{repository}` is not a repository name: lower-case letters, digits, `.`, `_`, `-` and `/`"
+            ));
+        }
+        Ok(OciRef {
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+            reference,
+        })
+    }
+
+    /// The pin, when the reference is one.
+    pub fn digest(&self) -> Option<&str> {
+        self.reference.strip_prefix("sha256:")
+    }
+
+    fn base(&self) -> String {
+        let host = match self.registry.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => self.registry.split(':').next().unwrap_or(""),
+        };
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let scheme = if loopback { "http" } else { "https" };
+        format!("{scheme}://{}/v2/{}", self.registry, self.repository)
+    }
+}
+
+impl std::fmt::Display for OciRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sep = if self.reference.starts_with("sha256:") {
+            '@'
+        } else {
+            ':'
+        };
+        write!(f, "oci://{}/{}{sep}{}", self.registry, self.repository, self.reference)
+    }
+}
+
+struct Answer {
+    status: http::StatusCode,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+async fn exchange(
+    tls: &Arc<rustls::ClientConfig>,
+    method: http::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    limit: usize,
+) -> Result<Answer, String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("not a URL `{url}`: {e}"))?;
+    let host = uri
+        .host()
+        .ok_or("the URL has no host")?
+        .trim_matches(['[', ']'])
+        .to_string();
+    let https = uri.scheme_str() == Some("https");
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(
+            http::header::HOST,
+            uri.authority().map_or(host.as_str(), |a| a.as_str()),
+        )
+        .header(
+            http::header::USER_AGENT,
+            concat!("tollgate/", env!("CARGO_PKG_VERSION")),
+        );
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let response = if https {
+        let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| format!("bad host name: {e}"))?;
+        let stream = tokio_rustls::TlsConnector::from(tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake with {host} failed: {e}"))?;
+        send(wasmtime_wasi_http::io::TokioIo::new(stream), request).await?
+    } else {
+        send(wasmtime_wasi_http::io::TokioIo::new(tcp), request).await?
+    };
+    let (parts, body) = response.into_parts();
+    let body = Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|e| format!("reading {url}: {e}"))?
+        .to_bytes();
+    Ok(Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+async fn send<T>(io: T, request: http::Request<Full<Bytes>>) -> Result<http::Response<hyper::body::Incoming>, String>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Send + Unpin + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    sender.send_request(request).await.map_err(|e| e.to_string())
+}
+
+fn registry_error(what: &str, url: &str, answer: &Answer) -> String {
+    let detail = serde_json::from_slice::<Value>(&answer.body)
+        .ok()
+        .and_then(|v| v["errors"][0]["message"].as_str().map(String::from))
+        .unwrap_or_else(|| String::from_utf8_lossy(&answer.body).chars().take(200).collect());
+    format!("{what}: {url} answered {}: {detail}", answer.status)
+}
+
+/// Pull the component `reference` pins; returns its bytes, checked against the manifest,
+/// and the manifest checked against the pin.
+pub async fn pull(reference: &OciRef, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
+    let pin = reference
+        .digest()
+        .ok_or("an OCI plugin must be pinned by its manifest digest: `oci://HOST/NAME@sha256:HEX` (`tollgate plugin publish` prints it)")?;
+    let url = format!("{}/manifests/sha256:{pin}", reference.base());
+    let answer = exchange(
+        &tls,
+        http::Method::GET,
+        &url,
+        &[("accept", MANIFEST)],
+        Bytes::new(),
+        MAX_MANIFEST,
+    )
+    .await?;
+    if !answer.status.is_success() {
+        return Err(registry_error("no such manifest", &url, &answer));
+    }
+    let actual = digest(&answer.body);
+    if actual.trim_start_matches("sha256:") != pin {
+        return Err(format!(
+            "the registry's manifest has digest {actual}, not the pinned sha256:{pin}: refusing it"
+        ));
+    }
+    let manifest: Value =
+        serde_json::from_slice(&answer.body).map_err(|e| format!("the manifest at {url} is not JSON: {e}"))?;
+    let layers: Vec<&Value> = manifest["layers"]
+        .as_array()
+        .map(|l| l.iter().filter(|l| l["mediaType"] == LAYER).collect())
+        .unwrap_or_default();
+    let [layer] = layers.as_slice() else {
+        return Err(format!(
+            "the manifest at {url} has {} `{LAYER}` layers; a plugin is exactly one component",
+            layers.len()
+        ));
+    };
+    let size = layer["size"].as_u64().unwrap_or(u64::MAX);
+    if size > MAX_COMPONENT_BYTES as u64 {
+        return Err(format!(
+            "the component is {size} bytes, over the {MAX_COMPONENT_BYTES}-byte limit"
+        ));
+    }
+    let layer_digest = layer["digest"].as_str().ok_or("the layer has no digest")?;
+    let url = format!("{}/blobs/{layer_digest}", reference.base());
+    let answer = exchange(&tls, http::Method::GET, &url, &[], Bytes::new(), MAX_COMPONENT_BYTES).await?;
+    let answer = follow_redirect(&tls, answer).await?;
+    if !answer.status.is_success() {
+        return Err(registry_error("the component layer is missing", &url, &answer));
+    }
+    if digest(&answer.body) != layer_digest {
+        return Err(format!(
+            "the layer's bytes do not match its digest {layer_digest}: refusing them"
+        ));
+    }
+    Ok(answer.body.to_vec())
+}
+
+/// Registries may send blobs from elsewhere (a CDN): follow one redirect.
+async fn follow_redirect(tls: &Arc<rustls::ClientConfig>, answer: Answer) -> Result<Answer, String> {
+    if !answer.status.is_redirection() {
+        return Ok(answer);
+    }
+    let location = answer
+        .headers
+        .get(http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .ok_or("a redirect without a location")?;
+    exchange(tls, http::Method::GET, location, &[], Bytes::new(), MAX_COMPONENT_BYTES).await
+}
+
+/// Push `component` to `reference` (a tag); returns the pinned reference to run it by.
+pub async fn publish(reference: &OciRef, component: &[u8], tls: Arc<rustls::ClientConfig>) -> Result<OciRef, String> {
+    let layer_digest = digest(component);
+    let config = serde_json::to_vec(&json!({
+        "architecture": "wasm",
+        "os": "wasip2",
+        "layerDigests": [layer_digest],
+    }))
+    .map_err(|e| e.to_string())?;
+    let config_digest = digest(&config);
+    upload(reference, &tls, &config, &config_digest).await?;
+    upload(reference, &tls, component, &layer_digest).await?;
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "artifactType": CONFIG,
+        "config": {"mediaType": CONFIG, "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": LAYER, "digest": layer_digest, "size": component.len()}],
+    }))
+    .map_err(|e| e.to_string())?;
+    let manifest_digest = digest(&manifest);
+    let url = format!("{}/manifests/{}", reference.base(), reference.reference);
+    let answer = exchange(
+        &tls,
+        http::Method::PUT,
+        &url,
+        &[("content-type", MANIFEST)],
+        Bytes::from(manifest),
+        MAX_MANIFEST,
+    )
+    .await?;
+    if !answer.status.is_success() {
+        return Err(registry_error("the manifest was refused", &url, &answer));
+    }
+    Ok(OciRef {
+        reference: manifest_digest,
+        ..reference.clone()
+    })
+}
+
+async fn upload(
+    reference: &OciRef,
+    tls: &Arc<rustls::ClientConfig>,
+    blob: &[u8],
+    blob_digest: &str,
+) -> Result<(), String> {
+    let url = format!("{}/blobs/uploads/", reference.base());
+    let answer = exchange(tls, http::Method::POST, &url, &[], Bytes::new(), MAX_MANIFEST).await?;
+    if answer.status != http::StatusCode::ACCEPTED {
+        return Err(registry_error("the upload did not start", &url, &answer));
+    }
+    let location = answer
+        .headers
+        .get(http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .ok_or("the registry gave no upload location")?;
+    let location = if location.starts_with('/') {
+        let origin: String = reference.base().split("/v2/").next().unwrap_or("").to_string();
+        format!("{origin}{location}")
+    } else {
+        location.to_string()
+    };
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let put = format!("{location}{sep}digest={blob_digest}");
+    let answer = exchange(
+        tls,
+        http::Method::PUT,
+        &put,
+        &[("content-type", "application/octet-stream")],
+        Bytes::copy_from_slice(blob),
+        MAX_MANIFEST,
+    )
+    .await?;
+    if answer.status != http::StatusCode::CREATED {
+        return Err(registry_error("the blob was refused", &url, &answer));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_parse_and_print_back() {
+        let hex = "ab".repeat(32);
+        let r = OciRef::parse(&format!("oci://ghcr.io/tollgate-ci/noop@sha256:{hex}")).unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.digest()),
+            ("ghcr.io", "tollgate-ci/noop", Some(hex.as_str()))
+        );
+        assert_eq!(r.to_string(), format!("oci://ghcr.io/tollgate-ci/noop@sha256:{hex}"));
+        assert!(r.base().starts_with("https://ghcr.io/v2/"));
+        let t = OciRef::parse("oci://127.0.0.1:5000/plugins/noop:v1").unwrap();
+        assert_eq!((t.reference.as_str(), t.digest()), ("v1", None));
+        assert!(t.base().starts_with("http://127.0.0.1:5000/v2/"));
+        assert_eq!(OciRef::parse("oci://localhost:5000/noop").unwrap().reference, "latest");
+        assert!(
+            OciRef::parse("oci://[::1]:5000/noop")
+                .unwrap()
+                .base()
+                .starts_with("http://")
+        );
+        assert!(
+            OciRef::parse("oci://[2001:db8::1]:5000/noop")
+                .unwrap()
+                .base()
+                .starts_with("https://")
+        );
+        for bad in [
+            "oci://ghcr.io",
+            "oci://h/Upper@sha256:00",
+            "https://x/y",
+            "oci://h/n@sha256:zz",
+        ] {
+            assert!(OciRef::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
