@@ -312,7 +312,7 @@ impl Tally {
             self.result.comparison = Some(c);
             match verdict {
                 stats::Verdict::Fail => return (Phase::Failed, message),
-                stats::Verdict::Inconclusive => return (Phase::Inconclusive, message),
+                stats::Verdict::Inconclusive => return (Phase::Inconclusive, format!("{message}{stopped}")),
                 stats::Verdict::Pass => {
                     return (
                         Phase::Successful,

@@ -3,7 +3,13 @@
 
 use crate::analysis::{MetricResult, Phase, RunResult};
 use std::fmt::Write;
-use tollgate_sdk::md_cell;
+use tollgate_sdk::markdown::{inline, truncate};
+
+/// Peer-supplied or condition text as code: `inline` makes it safe in a table cell or a
+/// `<summary>` (a Markdown code span would show its entities literally).
+fn code(text: &str) -> String {
+    format!("<code>{}</code>", inline(text))
+}
 
 /// Most measurement rows shown per metric; the artifact keeps them all.
 const MAX_ROWS: usize = 120;
@@ -17,7 +23,7 @@ pub fn summary(run: &RunResult) -> String {
         run.phase.icon(),
         run.phase.as_str(),
         run.elapsed_ms as f64 / 1000.0,
-        md_cell(&run.message)
+        inline(&run.message)
     );
     out.push_str("| Metric | Phase | ✔ | ✖ | ? | ⚠ | Last value | Why |\n|---|---|--:|--:|--:|--:|---|---|\n");
     for m in &run.metrics {
@@ -33,16 +39,16 @@ pub fn summary(run: &RunResult) -> String {
             .unwrap_or_else(|| "—".into());
         let _ = writeln!(
             out,
-            "| {} | {} {} | {} | {} | {} | {} | `{}` | {} |",
-            md_cell(&name),
+            "| {} | {} {} | {} | {} | {} | {} | {} | {} |",
+            name,
             m.phase.icon(),
             m.phase.as_str(),
             m.successful,
             m.failed,
             m.inconclusive,
             m.error,
-            md_cell(&tollgate_sdk::markdown::truncate(&last, 60)),
-            md_cell(&m.message)
+            code(&truncate(&last, 60)),
+            inline(&m.message)
         );
     }
     for m in &run.metrics {
@@ -56,12 +62,12 @@ fn measurements(m: &MetricResult) -> String {
     let mut out = String::new();
     let conditions: Vec<String> = [("success", &m.success_condition), ("failure", &m.failure_condition)]
         .iter()
-        .filter_map(|(k, c)| c.as_ref().map(|c| format!("{k}: `{}`", md_cell(c))))
+        .filter_map(|(k, c)| c.as_ref().map(|c| format!("{k}: {}", code(c))))
         .collect();
     let _ = writeln!(
         out,
         "<details><summary>{} — {} measurement(s); {}; limits: failure {}, inconclusive {}, consecutive errors {}</summary>\n",
-        md_cell(&m.name),
+        inline(&m.name),
         m.measurements.len(),
         if conditions.is_empty() {
             "comparison only".to_string()
@@ -80,7 +86,7 @@ fn measurements(m: &MetricResult) -> String {
             num(c.p_value),
             num(c.effect_size),
             c.samples,
-            md_cell(&c.message)
+            inline(&c.message)
         );
     }
     let compare = m.measurements.iter().any(|x| x.baseline.is_some());
@@ -100,19 +106,19 @@ fn measurements(m: &MetricResult) -> String {
     for x in &rows[skip..] {
         let value = x.value.as_deref().unwrap_or("—");
         let baseline = if compare {
-            format!(" `{}` |", md_cell(x.baseline.as_deref().unwrap_or("—")))
+            format!(" {} |", code(x.baseline.as_deref().unwrap_or("—")))
         } else {
             String::new()
         };
         let _ = writeln!(
             out,
-            "| {} | t+{:.1}s | `{}` |{baseline} {} {} | {} |",
+            "| {} | t+{:.1}s | {} |{baseline} {} {} | {} |",
             x.index,
             x.elapsed_ms as f64 / 1000.0,
-            md_cell(&tollgate_sdk::markdown::truncate(value, 60)),
+            code(&truncate(value, 60)),
             x.phase.icon(),
             x.phase.as_str(),
-            md_cell(x.message.as_deref().unwrap_or(""))
+            inline(x.message.as_deref().unwrap_or(""))
         );
     }
     out.push_str("\n</details>\n");
