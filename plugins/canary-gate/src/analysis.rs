@@ -114,6 +114,8 @@ pub struct RunResult {
     pub message: String,
     /// Every metric, in the order written.
     pub metrics: Vec<MetricResult>,
+    /// When it started (the runner's clock, as HTTP writes dates); measurement times count from it.
+    pub started_at: String,
     /// How long the analysis took.
     pub elapsed_ms: u64,
 }
@@ -334,6 +336,7 @@ impl Tally {
 /// Run every metric to its end; `limit` bounds metrics without a `count`.
 pub async fn run(metrics: Vec<Metric>, limit: Option<Duration>) -> Result<RunResult, Abort> {
     let started = Instant::now();
+    let started_at = httpdate::fmt_http_date(std::time::SystemTime::now());
     let stop = Rc::new(Cell::new(false));
     let abort: Rc<RefCell<Option<Abort>>> = Rc::new(RefCell::new(None));
     let tallies: Vec<Rc<RefCell<Tally>>> = metrics.iter().map(|m| Rc::new(RefCell::new(Tally::new(m)))).collect();
@@ -356,6 +359,7 @@ pub async fn run(metrics: Vec<Metric>, limit: Option<Duration>) -> Result<RunRes
         phase,
         message,
         metrics: results,
+        started_at,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }

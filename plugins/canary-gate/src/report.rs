@@ -19,9 +19,10 @@ pub fn summary(run: &RunResult) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### canary-gate: {} {} ({:.1}s)\n\n{}\n",
+        "### canary-gate: {} {}\n\nStarted {}, took {:.1}s; times below are since the start.\n\n{}\n",
         run.phase.icon(),
         run.phase.as_str(),
+        run.started_at,
         run.elapsed_ms as f64 / 1000.0,
         inline(&run.message)
     );

@@ -200,3 +200,40 @@ fn every_dry_run_metric_means_nothing_decided() {
         outcome.summary
     );
 }
+
+#[test]
+fn range_queries_are_matrices_checked_before_any_request() {
+    let range = |condition: &str| {
+        json!([metric(json!({
+            "count": 1,
+            "successCondition": condition,
+            "provider": {"prometheus": {"address": PROM, "query": "rate(errors[1m])",
+                "rangeQuery": {"start": "{{ now() - duration(\"5m\") }}", "end": "now()", "step": "1m"}}},
+        }))])
+    };
+    let matrix = || {
+        MockResponse::json(
+            200,
+            json!({"status": "success", "data": {"resultType": "matrix",
+            "result": [{"metric": {}, "values": [[1, "0.001"], [2, "0.002"]]}]}}),
+        )
+    };
+    let outcome = run(range("all(result[0], {# < 0.01})"), move |_| matrix());
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+    let url = &outcome.requests[0].url;
+    assert!(
+        url.contains("/api/v1/query_range?") && url.contains("&step=60"),
+        "{url}"
+    );
+
+    let outcome = run(range("result[0] < 0.01"), move |_| matrix());
+    let Err(PluginError::InvalidInput(e)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert!(
+        e.message.contains("matrix") && e.message.contains("column"),
+        "{}",
+        e.message
+    );
+    assert!(outcome.requests.is_empty(), "refused before measuring");
+}
