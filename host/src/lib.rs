@@ -11,6 +11,7 @@ pub mod builtin;
 pub mod cli;
 pub mod error;
 pub mod events;
+pub mod fetch;
 pub mod github;
 pub mod oci;
 pub mod pipeline;

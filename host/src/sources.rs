@@ -9,7 +9,6 @@
 use crate::builtin;
 use crate::error::{Error, Result};
 use crate::sandbox::runtime::digest;
-use http_body_util::{BodyExt, Empty, Limited};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -215,43 +214,19 @@ fn verify(plugin: &PluginRef, bytes: &[u8]) -> Result<String> {
 }
 
 async fn download(url: &str, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
-    let uri: http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
-    let host = uri.host().ok_or("the URL has no host")?.to_string();
-    let port = uri.port_u16().unwrap_or(443);
-    let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
-        .map_err(|e| format!("bad host name: {e}"))?;
-    let stream = tokio_rustls::TlsConnector::from(tls)
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS handshake with {host} failed: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(wasmtime_wasi_http::io::TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let request = http::Request::get(path)
-        .header(
-            http::header::HOST,
-            uri.authority().map_or(host.as_str(), |a| a.as_str()),
-        )
-        .header(
-            http::header::USER_AGENT,
-            concat!("tollgate/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(Empty::<bytes::Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("GET {url} answered {}", response.status()));
+    let answer = crate::fetch::exchange(
+        &tls,
+        http::Method::GET,
+        url,
+        &[],
+        bytes::Bytes::new(),
+        MAX_COMPONENT_BYTES,
+    )
+    .await?;
+    if !answer.status.is_success() {
+        return Err(format!("GET {url} answered {}", answer.status));
     }
-    let body = Limited::new(response.into_body(), MAX_COMPONENT_BYTES)
-        .collect()
-        .await
-        .map_err(|e| format!("reading {url}: {e}"))?;
-    Ok(body.to_bytes().to_vec())
+    Ok(answer.body.to_vec())
 }
 
 #[cfg(test)]
