@@ -296,6 +296,10 @@ fn is_ident_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }
 
+fn is_name_char(c: char, dialect: &Dialect) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || (dialect.dashed_names && c == '-')
+}
+
 /// Whether the last token ends a value, so what follows is an operator or accessor, not a new value.
 fn after_value(tokens: &[Token]) -> bool {
     tokens.last().is_some_and(|t| {
@@ -362,16 +366,22 @@ fn lex(source: &str, dialect: &Dialect) -> Result<Vec<Token>, ExprError> {
                 return Err(ExprError::new("strings are written in single quotes", i)
                     .hint("write 'text' (a quote inside is doubled: 'it''s')"));
             }
-            // An index after a dot (`body.checks.0.ok`) is digits only, so `0.ok` is not read as a number.
+            // After a dot comes a name, even one starting with a digit (`body.5m_load`); digits alone are an
+            // index (`body.checks.0.ok`), so `0.ok` is not read as a number.
             c if c.is_ascii_digit() && after_dot => {
                 let end = (i..chars.len())
-                    .find(|&j| !chars[j].is_ascii_digit())
+                    .find(|&j| !is_name_char(chars[j], dialect))
                     .unwrap_or(chars.len());
                 let text: String = chars[i..end].iter().collect();
-                let n: u64 = text
-                    .parse()
-                    .map_err(|_| ExprError::new(format!("`{text}` is not an index"), i))?;
-                (Tok::Num(Value::from(n)), end - i)
+                let tok = if text.chars().all(|c| c.is_ascii_digit()) {
+                    let n: u64 = text
+                        .parse()
+                        .map_err(|_| ExprError::new(format!("`{text}` is not an index"), i))?;
+                    Tok::Num(Value::from(n))
+                } else {
+                    Tok::Ident(text)
+                };
+                (tok, end - i)
             }
             '-' if dialect.arithmetic && next.is_some_and(|n| n.is_ascii_digit() || n == '.') => {
                 // Unary minus in arithmetic dialects: the parser negates the number that follows.
@@ -384,11 +394,7 @@ fn lex(source: &str, dialect: &Dialect) -> Result<Vec<Token>, ExprError> {
             }
             c if is_ident_start(c) => {
                 let mut j = i;
-                while j < chars.len()
-                    && (chars[j].is_ascii_alphanumeric()
-                        || chars[j] == '_'
-                        || (dialect.dashed_names && chars[j] == '-'))
-                {
+                while j < chars.len() && is_name_char(chars[j], dialect) {
                     j += 1;
                 }
                 let word: String = chars[i..j].iter().collect();
@@ -503,8 +509,10 @@ fn lex_number(chars: &[char], start: usize, dialect: &Dialect) -> Result<(Tok, u
         return Ok((Tok::Num(Value::from(n)), j - start));
     }
     let f: f64 = text.parse().map_err(|_| invalid())?;
-    let value = serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number);
-    Ok((Tok::Num(value), j - start))
+    // Too large for a float (`1e999`): refused rather than read as something else.
+    let n = serde_json::Number::from_f64(f)
+        .ok_or_else(|| ExprError::new(format!("`{text}` is too large a number"), start))?;
+    Ok((Tok::Num(Value::Number(n)), j - start))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -688,6 +696,10 @@ impl Parser<'_> {
     fn call(&mut self, name: String, offset: usize) -> Result<Node, ExprError> {
         let functions = self.dialect.functions;
         let Some(function) = functions.iter().find(|f| f.name.eq_ignore_ascii_case(&name)) else {
+            if functions.is_empty() {
+                return Err(ExprError::new(format!("unknown function `{name}()`"), offset)
+                    .hint(format!("there are no functions in {}", self.dialect.name)));
+            }
             let hint = did_you_mean(&name, functions.iter().map(|f| f.name))
                 .map(|c| format!("did you mean `{c}`?"))
                 .unwrap_or_else(|| {
@@ -815,6 +827,23 @@ mod tests {
     }
 
     #[test]
+    fn names_after_a_dot_may_start_with_a_digit() {
+        assert_eq!(parsed("body.5m_load.0 > 1", &PLAIN), "(body.5m_load.0 > 1)");
+        assert_eq!(parsed("header.2fa-token", &PLAIN), "header.2fa-token");
+        let e = parse("x.99999999999999999999999", &PLAIN).unwrap_err();
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (2, "`99999999999999999999999` is not an index")
+        );
+    }
+
+    #[test]
+    fn numbers_too_large_for_a_float_are_refused() {
+        let e = parse("x < 1e999", &ALL).unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (4, "`1e999` is too large a number"));
+    }
+
+    #[test]
     fn what_a_dialect_lacks_is_refused_where_it_is_written() {
         let e = parse("a + 1", &PLAIN).unwrap_err();
         assert_eq!(e.offset, 2);
@@ -828,6 +857,7 @@ mod tests {
         );
         let e = parse("all(x)", &PLAIN).unwrap_err();
         assert!(e.message.contains("unknown function `all()`"), "{e:?}");
+        assert_eq!(e.hint.as_deref(), Some("there are no functions in a plain expression"));
         let e = parse("x < 5m", &PLAIN).unwrap_err();
         assert_eq!(e.offset, 4);
         let e = parse("len(a, b)", &ALL).unwrap_err();
