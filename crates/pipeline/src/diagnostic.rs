@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+/// The typo suggestion every diagnostic uses: the shared one, so pipeline files and expressions suggest alike.
+pub use tollgate_expr::did_you_mean;
+
 /// A position in a pipeline file: 1-based line and 1-based column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
@@ -79,17 +82,6 @@ impl fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
-
-/// The closest candidate to `word` by edit distance, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = word.to_ascii_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::levenshtein(&lower, &c.to_ascii_lowercase()), c))
-        .filter(|(d, c)| *d <= (word.chars().count().max(c.chars().count()) / 3).max(2) && *d < word.chars().count())
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
 
 /// `did you mean `X`?` for the closest candidate, if any.
 pub(crate) fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {

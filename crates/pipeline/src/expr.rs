@@ -1,4 +1,5 @@
-//! The `${{ }}` expression language: parsing, evaluation with GitHub Actions' loose typing, and templates.
+//! The `${{ }}` expression language: GitHub Actions' dialect of the shared grammar ([`tollgate_expr::syntax`]),
+//! evaluation with GitHub's loose typing, and templates.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -6,8 +7,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 use thiserror::Error;
-
-use crate::diagnostic::suggestion;
+use tollgate_expr::syntax::{self, Ast, BinaryOp, Dialect, Function, Node, UnaryOp};
 
 /// How the job is going, for `success()`, `failure()` and `cancelled()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,37 +77,9 @@ impl Context for StaticContext {
     }
 }
 
-/// An expression or template that does not parse. `offset` counts characters from the start of the text parsed.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{message}")]
-pub struct ExprError {
-    /// What is wrong with the expression.
-    pub message: String,
-    /// Character offset of the problem in the text parsed.
-    pub offset: usize,
-    /// How to fix it, when we can tell.
-    pub hint: Option<String>,
-}
-
-impl ExprError {
-    fn new(message: impl Into<String>, offset: usize) -> Self {
-        Self {
-            message: message.into(),
-            offset,
-            hint: None,
-        }
-    }
-
-    fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    fn shifted(mut self, by: usize) -> Self {
-        self.offset += by;
-        self
-    }
-}
+/// An expression or template that does not parse: the shared grammar's error (`offset` counts characters from
+/// the start of the text parsed).
+pub use tollgate_expr::ExprError;
 
 /// An expression that parsed but cannot be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -136,16 +108,6 @@ pub struct Reference {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Func {
     Success,
     Failure,
@@ -160,39 +122,67 @@ enum Func {
     FromJson,
 }
 
-/// Functions: name, function, fewest and most arguments.
-const FUNCTIONS: &[(&str, Func, usize, usize)] = &[
-    ("success", Func::Success, 0, 0),
-    ("failure", Func::Failure, 0, 0),
-    ("always", Func::Always, 0, 0),
-    ("cancelled", Func::Cancelled, 0, 0),
-    ("contains", Func::Contains, 2, 2),
-    ("startsWith", Func::StartsWith, 2, 2),
-    ("endsWith", Func::EndsWith, 2, 2),
-    ("format", Func::Format, 1, usize::MAX),
-    ("join", Func::Join, 1, 2),
-    ("toJSON", Func::ToJson, 1, 1),
-    ("fromJSON", Func::FromJson, 1, 1),
+impl Func {
+    /// The function a call names: the parser gives the canonical name from [`FUNCTIONS`].
+    fn named(name: &str) -> Option<Func> {
+        Some(match name {
+            "success" => Func::Success,
+            "failure" => Func::Failure,
+            "always" => Func::Always,
+            "cancelled" => Func::Cancelled,
+            "contains" => Func::Contains,
+            "startsWith" => Func::StartsWith,
+            "endsWith" => Func::EndsWith,
+            "format" => Func::Format,
+            "join" => Func::Join,
+            "toJSON" => Func::ToJson,
+            "fromJSON" => Func::FromJson,
+            _ => return None,
+        })
+    }
+
+    fn is_status(self) -> bool {
+        matches!(self, Func::Success | Func::Failure | Func::Always | Func::Cancelled)
+    }
+}
+
+const fn function(name: &'static str, min: usize, max: usize) -> Function {
+    Function { name, min, max }
+}
+
+/// GitHub's functions with their fewest and most arguments.
+const FUNCTIONS: &[Function] = &[
+    function("success", 0, 0),
+    function("failure", 0, 0),
+    function("always", 0, 0),
+    function("cancelled", 0, 0),
+    function("contains", 2, 2),
+    function("startsWith", 2, 2),
+    function("endsWith", 2, 2),
+    function("format", 1, usize::MAX),
+    function("join", 1, 2),
+    function("toJSON", 1, 1),
+    function("fromJSON", 1, 1),
 ];
 
-#[derive(Debug, Clone, PartialEq)]
-enum Ast {
-    Lit(Value),
-    Ctx { root: String, offset: usize },
-    Member(Box<Ast>, String),
-    Index(Box<Ast>, Box<Ast>),
-    Not(Box<Ast>),
-    Cmp(CmpOp, Box<Ast>, Box<Ast>),
-    And(Box<Ast>, Box<Ast>),
-    Or(Box<Ast>, Box<Ast>),
-    Call(Func, Vec<Ast>),
-}
+/// The GitHub Actions dialect of the shared grammar: single-quoted strings, `-` inside names
+/// (`steps.my-step`), no arithmetic, durations, word operators or predicates.
+const ACTIONS: Dialect = Dialect {
+    name: "a pipeline expression",
+    functions: FUNCTIONS,
+    double_quotes: false,
+    dashed_names: true,
+    durations: false,
+    arithmetic: false,
+    word_operators: false,
+    predicates: false,
+};
 
 /// A parsed expression (the text between `${{` and `}}`, or an `if:` condition).
 #[derive(Debug, Clone)]
 pub struct Expr {
     source: String,
-    ast: Ast,
+    node: Node,
 }
 
 impl PartialEq for Expr {
@@ -210,23 +200,9 @@ impl fmt::Display for Expr {
 impl Expr {
     /// Parse an expression such as `success() && inputs.region != 'ap-south'`.
     pub fn parse(source: &str) -> Result<Expr, ExprError> {
-        let tokens = lex(source)?;
-        let mut parser = ExprParser {
-            tokens,
-            at: 0,
-            depth: 0,
-        };
-        let ast = parser.or()?;
-        let next = parser.peek();
-        if next.tok != Tok::End {
-            return Err(
-                ExprError::new(format!("unexpected {} after the expression", next.tok), next.offset)
-                    .hint("join conditions with `&&` or `||`"),
-            );
-        }
         Ok(Expr {
             source: source.to_string(),
-            ast,
+            node: syntax::parse(source, &ACTIONS)?,
         })
     }
 
@@ -242,7 +218,7 @@ impl Expr {
 
     /// Evaluate against a context.
     pub fn eval(&self, ctx: &dyn Context) -> Result<Value, EvalError> {
-        eval(&self.ast, ctx)
+        eval(&self.node, ctx)
     }
 
     /// Evaluate and coerce to a boolean the way GitHub does (`''`, `0`, `null`, `false` are false).
@@ -253,24 +229,22 @@ impl Expr {
     /// Every context reference in the expression, in order.
     pub fn references(&self) -> Vec<Reference> {
         let mut out = Vec::new();
-        references(&self.ast, &mut out);
+        references(&self.node, &mut out);
         out
     }
 
     /// Whether the expression calls `success()`, `failure()`, `always()` or `cancelled()`; an `if:` that does
     /// not is read as `success() && (…)`, as on GitHub.
     pub fn uses_status_function(&self) -> bool {
-        fn walk(ast: &Ast) -> bool {
-            match ast {
-                Ast::Call(f, args) => {
-                    matches!(f, Func::Success | Func::Failure | Func::Always | Func::Cancelled) || args.iter().any(walk)
-                }
-                Ast::Lit(_) | Ast::Ctx { .. } => false,
-                Ast::Member(a, _) | Ast::Not(a) => walk(a),
-                Ast::Index(a, b) | Ast::Cmp(_, a, b) | Ast::And(a, b) | Ast::Or(a, b) => walk(a) || walk(b),
+        fn walk(node: &Node) -> bool {
+            match &node.ast {
+                Ast::Call(name, args) => Func::named(name).is_some_and(Func::is_status) || args.iter().any(walk),
+                Ast::Lit(_) | Ast::Duration(_) | Ast::Name(_) => false,
+                Ast::Member(a, _) | Ast::Unary(_, a) | Ast::Predicate(a) => walk(a),
+                Ast::Index(a, b) | Ast::Binary(_, a, b) => walk(a) || walk(b),
             }
         }
-        walk(&self.ast)
+        walk(&self.node)
     }
 }
 
@@ -295,414 +269,22 @@ pub(crate) fn parse_condition(text: &str) -> Result<(Expr, usize), ExprError> {
     Expr::parse(trimmed).map(|e| (e, lead)).map_err(|e| e.shifted(lead))
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Lexer
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Num(Value),
-    Str(String),
-    LParen,
-    RParen,
-    LBrack,
-    RBrack,
-    Dot,
-    Comma,
-    Bang,
-    EqEq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    AndAnd,
-    OrOr,
-    End,
-}
-
-impl fmt::Display for Tok {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            Tok::Ident(s) => return write!(f, "`{s}`"),
-            Tok::Num(n) => return write!(f, "`{n}`"),
-            Tok::Str(s) => return write!(f, "'{}'", s.replace('\'', "''")),
-            Tok::LParen => "(",
-            Tok::RParen => ")",
-            Tok::LBrack => "[",
-            Tok::RBrack => "]",
-            Tok::Dot => ".",
-            Tok::Comma => ",",
-            Tok::Bang => "!",
-            Tok::EqEq => "==",
-            Tok::Ne => "!=",
-            Tok::Lt => "<",
-            Tok::Le => "<=",
-            Tok::Gt => ">",
-            Tok::Ge => ">=",
-            Tok::AndAnd => "&&",
-            Tok::OrOr => "||",
-            Tok::End => return f.write_str("the end of the expression"),
-        };
-        write!(f, "`{s}`")
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
-    offset: usize,
-}
-
-fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_'
-}
-
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '-'
-}
-
-fn lex(source: &str) -> Result<Vec<Token>, ExprError> {
-    let chars: Vec<char> = source.chars().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let start = i;
-        let next = chars.get(i + 1).copied();
-        let two = |t: Tok| (t, 2);
-        let (tok, len) = match c {
-            c if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
-            '(' => (Tok::LParen, 1),
-            ')' => (Tok::RParen, 1),
-            '[' => (Tok::LBrack, 1),
-            ']' => (Tok::RBrack, 1),
-            ',' => (Tok::Comma, 1),
-            '.' if !next.is_some_and(|n| n.is_ascii_digit()) || after_value(&tokens) => (Tok::Dot, 1),
-            '!' if next == Some('=') => two(Tok::Ne),
-            '!' => (Tok::Bang, 1),
-            '=' if next == Some('=') => two(Tok::EqEq),
-            '=' => {
-                return Err(ExprError::new("`=` is not an operator", i).hint("compare with `==`"));
-            }
-            '<' if next == Some('=') => two(Tok::Le),
-            '<' => (Tok::Lt, 1),
-            '>' if next == Some('=') => two(Tok::Ge),
-            '>' => (Tok::Gt, 1),
-            '&' if next == Some('&') => two(Tok::AndAnd),
-            '|' if next == Some('|') => two(Tok::OrOr),
-            '&' | '|' => {
-                return Err(ExprError::new(format!("`{c}` is not an operator"), i).hint(format!("write `{c}{c}`")));
-            }
-            '\'' => {
-                let mut text = String::new();
-                let mut j = i + 1;
-                loop {
-                    match chars.get(j) {
-                        None => return Err(ExprError::new("string is never closed with `'`", i)),
-                        Some('\'') if chars.get(j + 1) == Some(&'\'') => {
-                            text.push('\'');
-                            j += 2;
-                        }
-                        Some('\'') => break,
-                        Some(&ch) => {
-                            text.push(ch);
-                            j += 1;
-                        }
-                    }
-                }
-                (Tok::Str(text), j + 1 - i)
-            }
-            '"' => {
-                return Err(ExprError::new("strings are written in single quotes", i)
-                    .hint("write 'text' (a quote inside is doubled: 'it''s')"));
-            }
-            c if c.is_ascii_digit()
-                || ((c == '-' || c == '.') && next.is_some_and(|n| n.is_ascii_digit() || n == '.')) =>
-            {
-                let (value, len) = lex_number(&chars, i)?;
-                (Tok::Num(value), len)
-            }
-            c if is_ident_start(c) => {
-                let mut j = i;
-                while j < chars.len() && is_ident_char(chars[j]) {
-                    j += 1;
-                }
-                (Tok::Ident(chars[i..j].iter().collect()), j - i)
-            }
-            c => return Err(ExprError::new(format!("unexpected character `{c}`"), i)),
-        };
-        tokens.push(Token { tok, offset: start });
-        i += len;
-    }
-    tokens.push(Token {
-        tok: Tok::End,
-        offset: chars.len(),
-    });
-    Ok(tokens)
-}
-
-/// Whether the last token ends a value, so a following `.` is a property access, not a number's point.
-fn after_value(tokens: &[Token]) -> bool {
-    tokens
-        .last()
-        .is_some_and(|t| matches!(t.tok, Tok::Ident(_) | Tok::RParen | Tok::RBrack | Tok::Num(_)))
-}
-
-fn lex_number(chars: &[char], start: usize) -> Result<(Value, usize), ExprError> {
-    let mut j = start;
-    while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '.' || (chars[j] == '-' && j == start)) {
-        // Exponent signs: `1e-3`.
-        j += 1;
-        if j < chars.len() && (chars[j] == '-' || chars[j] == '+') && matches!(chars[j - 1], 'e' | 'E') {
-            j += 1;
-        }
-    }
-    let text: String = chars[start..j].iter().collect();
-    let invalid = || ExprError::new(format!("`{text}` is not a number"), start);
-    let (negative, body) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.as_str()),
-    };
-    if let Some(hex) = body.strip_prefix("0x") {
-        let n = i64::from_str_radix(hex, 16).map_err(|_| invalid())?;
-        return Ok((Value::from(if negative { -n } else { n }), j - start));
-    }
-    if !body
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
-    {
-        return Err(invalid());
-    }
-    if body.chars().all(|c| c.is_ascii_digit())
-        && let Ok(n) = text.parse::<i64>()
-    {
-        return Ok((Value::from(n), j - start));
-    }
-    let f: f64 = text.parse().map_err(|_| invalid())?;
-    Ok((float(f), j - start))
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Parser
-
-/// Nesting deeper than this is refused rather than risking the stack.
-const MAX_DEPTH: usize = 64;
-
-struct ExprParser {
-    tokens: Vec<Token>,
-    at: usize,
-    depth: usize,
-}
-
-impl ExprParser {
-    fn peek(&self) -> &Token {
-        &self.tokens[self.at.min(self.tokens.len() - 1)]
-    }
-
-    fn bump(&mut self) -> Token {
-        let token = self.peek().clone();
-        if self.at < self.tokens.len() - 1 {
-            self.at += 1;
-        }
-        token
-    }
-
-    fn eat(&mut self, tok: &Tok) -> bool {
-        if &self.peek().tok == tok {
-            self.bump();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn consume(&mut self, tok: Tok, what: &str) -> Result<(), ExprError> {
-        if self.eat(&tok) {
-            return Ok(());
-        }
-        let next = self.peek();
-        Err(ExprError::new(
-            format!("expected {what}, found {}", next.tok),
-            next.offset,
-        ))
-    }
-
-    fn enter(&mut self) -> Result<(), ExprError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(ExprError::new("expression is nested too deeply", self.peek().offset));
-        }
-        Ok(())
-    }
-
-    fn or(&mut self) -> Result<Ast, ExprError> {
-        self.enter()?;
-        let mut left = self.and()?;
-        while self.eat(&Tok::OrOr) {
-            left = Ast::Or(Box::new(left), Box::new(self.and()?));
-        }
-        self.depth -= 1;
-        Ok(left)
-    }
-
-    fn and(&mut self) -> Result<Ast, ExprError> {
-        let mut left = self.equality()?;
-        while self.eat(&Tok::AndAnd) {
-            left = Ast::And(Box::new(left), Box::new(self.equality()?));
-        }
-        Ok(left)
-    }
-
-    fn equality(&mut self) -> Result<Ast, ExprError> {
-        let mut left = self.comparison()?;
-        loop {
-            let op = match self.peek().tok {
-                Tok::EqEq => CmpOp::Eq,
-                Tok::Ne => CmpOp::Ne,
-                _ => return Ok(left),
-            };
-            self.bump();
-            left = Ast::Cmp(op, Box::new(left), Box::new(self.comparison()?));
-        }
-    }
-
-    fn comparison(&mut self) -> Result<Ast, ExprError> {
-        let mut left = self.unary()?;
-        loop {
-            let op = match self.peek().tok {
-                Tok::Lt => CmpOp::Lt,
-                Tok::Le => CmpOp::Le,
-                Tok::Gt => CmpOp::Gt,
-                Tok::Ge => CmpOp::Ge,
-                _ => return Ok(left),
-            };
-            self.bump();
-            left = Ast::Cmp(op, Box::new(left), Box::new(self.unary()?));
-        }
-    }
-
-    fn unary(&mut self) -> Result<Ast, ExprError> {
-        if self.eat(&Tok::Bang) {
-            self.enter()?;
-            let inner = self.unary()?;
-            self.depth -= 1;
-            return Ok(Ast::Not(Box::new(inner)));
-        }
-        self.postfix()
-    }
-
-    fn postfix(&mut self) -> Result<Ast, ExprError> {
-        let mut ast = self.primary()?;
-        loop {
-            if self.eat(&Tok::Dot) {
-                let next = self.bump();
-                match next.tok {
-                    Tok::Ident(name) => ast = Ast::Member(Box::new(ast), name),
-                    Tok::Num(ref n) if n.is_u64() => ast = Ast::Member(Box::new(ast), n.to_string()),
-                    other => {
-                        return Err(ExprError::new(
-                            format!("expected a property name after `.`, found {other}"),
-                            next.offset,
-                        )
-                        .hint("names with other characters are written `['name']`"));
-                    }
-                }
-            } else if self.eat(&Tok::LBrack) {
-                let index = self.or()?;
-                self.consume(Tok::RBrack, "`]`")?;
-                ast = Ast::Index(Box::new(ast), Box::new(index));
-            } else {
-                return Ok(ast);
-            }
-        }
-    }
-
-    fn primary(&mut self) -> Result<Ast, ExprError> {
-        let token = self.bump();
-        match token.tok {
-            Tok::Num(n) => Ok(Ast::Lit(n)),
-            Tok::Str(s) => Ok(Ast::Lit(Value::String(s))),
-            Tok::LParen => {
-                let inner = self.or()?;
-                self.consume(Tok::RParen, "`)`")?;
-                Ok(inner)
-            }
-            Tok::Ident(name) if self.peek().tok == Tok::LParen => self.call(name, token.offset),
-            Tok::Ident(name) => Ok(match name.as_str() {
-                "true" => Ast::Lit(Value::Bool(true)),
-                "false" => Ast::Lit(Value::Bool(false)),
-                "null" => Ast::Lit(Value::Null),
-                _ => Ast::Ctx {
-                    root: name,
-                    offset: token.offset,
-                },
-            }),
-            Tok::End => Err(ExprError::new(
-                "expected a value, found the end of the expression",
-                token.offset,
-            )),
-            other => Err(ExprError::new(format!("expected a value, found {other}"), token.offset)),
-        }
-    }
-
-    fn call(&mut self, name: String, offset: usize) -> Result<Ast, ExprError> {
-        let Some(&(canonical, func, min, max)) = FUNCTIONS.iter().find(|(n, ..)| n.eq_ignore_ascii_case(&name)) else {
-            let hint = suggestion(&name, FUNCTIONS.iter().map(|(n, ..)| *n)).unwrap_or_else(|| {
-                let names: Vec<_> = FUNCTIONS.iter().map(|(n, ..)| format!("{n}()")).collect();
-                format!("functions are {}", names.join(", "))
-            });
-            return Err(ExprError::new(format!("unknown function `{name}()`"), offset).hint(hint));
-        };
-        self.consume(Tok::LParen, "`(`")?;
-        let mut args = Vec::new();
-        if !self.eat(&Tok::RParen) {
-            loop {
-                args.push(self.or()?);
-                if self.eat(&Tok::RParen) {
-                    break;
-                }
-                self.consume(Tok::Comma, "`,` or `)`")?;
-            }
-        }
-        if args.len() < min || args.len() > max {
-            let wanted = match (min, max) {
-                (a, b) if a == b => format!("{a}"),
-                (a, usize::MAX) => format!("at least {a}"),
-                (a, b) => format!("{a} or {b}"),
-            };
-            return Err(ExprError::new(
-                format!(
-                    "`{canonical}()` takes {wanted} argument{}, found {}",
-                    if max == 1 { "" } else { "s" },
-                    args.len()
-                ),
-                offset,
-            ));
-        }
-        Ok(Ast::Call(func, args))
-    }
-}
-
-fn references(ast: &Ast, out: &mut Vec<Reference>) {
-    match ast {
-        Ast::Lit(_) => {}
-        Ast::Ctx { root, offset } => out.push(Reference {
+fn references(node: &Node, out: &mut Vec<Reference>) {
+    match &node.ast {
+        Ast::Lit(_) | Ast::Duration(_) => {}
+        Ast::Name(root) => out.push(Reference {
             root: root.clone(),
             path: Vec::new(),
-            offset: *offset,
+            offset: node.offset,
         }),
         Ast::Member(..) | Ast::Index(..) => {
-            let (base, accessors) = chain(ast);
-            if let Ast::Ctx { root, offset } = base {
+            let (base, accessors) = chain(node);
+            if let Ast::Name(root) = &base.ast {
                 let path = static_prefix(&accessors).0;
                 out.push(Reference {
                     root: root.clone(),
                     path,
-                    offset: *offset,
+                    offset: base.offset,
                 });
             } else {
                 references(base, out);
@@ -713,8 +295,8 @@ fn references(ast: &Ast, out: &mut Vec<Reference>) {
                 }
             }
         }
-        Ast::Not(a) => references(a, out),
-        Ast::Cmp(_, a, b) | Ast::And(a, b) | Ast::Or(a, b) => {
+        Ast::Unary(_, a) | Ast::Predicate(a) => references(a, out),
+        Ast::Binary(_, a, b) => {
             references(a, out);
             references(b, out);
         }
@@ -727,15 +309,15 @@ fn references(ast: &Ast, out: &mut Vec<Reference>) {
 
 enum Accessor<'a> {
     Name(&'a str),
-    Index(&'a Ast),
+    Index(&'a Node),
 }
 
 /// Split `a.b['c'][d]` into its base `a` and the accessors, outermost last.
-fn chain(ast: &Ast) -> (&Ast, Vec<Accessor<'_>>) {
+fn chain(node: &Node) -> (&Node, Vec<Accessor<'_>>) {
     let mut accessors = Vec::new();
-    let mut node = ast;
+    let mut node = node;
     loop {
-        match node {
+        match &node.ast {
             Ast::Member(base, name) => {
                 accessors.push(Accessor::Name(name));
                 node = base;
@@ -757,7 +339,10 @@ fn static_prefix(accessors: &[Accessor<'_>]) -> (Vec<String>, usize) {
     for accessor in accessors {
         match accessor {
             Accessor::Name(name) => path.push((*name).to_string()),
-            Accessor::Index(Ast::Lit(Value::String(s))) => path.push(s.clone()),
+            Accessor::Index(Node {
+                ast: Ast::Lit(Value::String(s)),
+                ..
+            }) => path.push(s.clone()),
             Accessor::Index(_) => break,
         }
     }
@@ -791,18 +376,18 @@ fn get_index(value: &Value, index: &Value) -> Value {
     }
 }
 
-fn eval(ast: &Ast, ctx: &dyn Context) -> Result<Value, EvalError> {
-    Ok(match ast {
+fn eval(node: &Node, ctx: &dyn Context) -> Result<Value, EvalError> {
+    Ok(match &node.ast {
         Ast::Lit(v) => v.clone(),
-        Ast::Ctx { root, .. } => ctx.lookup(root, &[]).unwrap_or(Value::Null),
+        Ast::Name(root) => ctx.lookup(root, &[]).unwrap_or(Value::Null),
         Ast::Member(..) | Ast::Index(..) => {
-            let (base, accessors) = chain(ast);
-            let (mut value, skip) = match base {
-                Ast::Ctx { root, .. } => {
+            let (base, accessors) = chain(node);
+            let (mut value, skip) = match &base.ast {
+                Ast::Name(root) => {
                     let (path, n) = static_prefix(&accessors);
                     (ctx.lookup(root, &path).unwrap_or(Value::Null), n)
                 }
-                other => (eval(other, ctx)?, 0),
+                _ => (eval(base, ctx)?, 0),
             };
             for accessor in &accessors[skip..] {
                 value = match accessor {
@@ -812,31 +397,44 @@ fn eval(ast: &Ast, ctx: &dyn Context) -> Result<Value, EvalError> {
             }
             value
         }
-        Ast::Not(a) => Value::Bool(!truthy(&eval(a, ctx)?)),
-        Ast::And(a, b) => {
+        Ast::Unary(UnaryOp::Not, a) => Value::Bool(!truthy(&eval(a, ctx)?)),
+        Ast::Binary(BinaryOp::And, a, b) => {
             let left = eval(a, ctx)?;
             if truthy(&left) { eval(b, ctx)? } else { left }
         }
-        Ast::Or(a, b) => {
+        Ast::Binary(BinaryOp::Or, a, b) => {
             let left = eval(a, ctx)?;
             if truthy(&left) { left } else { eval(b, ctx)? }
         }
-        Ast::Cmp(op, a, b) => {
+        Ast::Binary(op, a, b) if op.is_comparison() => {
             let (left, right) = (eval(a, ctx)?, eval(b, ctx)?);
             Value::Bool(match op {
-                CmpOp::Eq => loose_eq(&left, &right),
-                CmpOp::Ne => !loose_eq(&left, &right),
-                CmpOp::Lt => compare(&left, &right) == Some(Ordering::Less),
-                CmpOp::Le => matches!(compare(&left, &right), Some(Ordering::Less | Ordering::Equal)),
-                CmpOp::Gt => compare(&left, &right) == Some(Ordering::Greater),
-                CmpOp::Ge => matches!(compare(&left, &right), Some(Ordering::Greater | Ordering::Equal)),
+                BinaryOp::Eq => loose_eq(&left, &right),
+                BinaryOp::Ne => !loose_eq(&left, &right),
+                BinaryOp::Lt => compare(&left, &right) == Some(Ordering::Less),
+                BinaryOp::Le => matches!(compare(&left, &right), Some(Ordering::Less | Ordering::Equal)),
+                BinaryOp::Gt => compare(&left, &right) == Some(Ordering::Greater),
+                // `>=`, the one comparison left.
+                _ => matches!(compare(&left, &right), Some(Ordering::Greater | Ordering::Equal)),
             })
         }
-        Ast::Call(func, args) => call(*func, args, ctx)?,
+        Ast::Call(name, args) => match Func::named(name) {
+            Some(func) => call(func, args, ctx)?,
+            None => return Err(outside_dialect(&format!("`{name}()`"))),
+        },
+        // The Actions dialect admits none of these; the parser refuses them where they are written.
+        Ast::Binary(op, ..) => return Err(outside_dialect(&format!("`{}`", op.symbol()))),
+        Ast::Unary(UnaryOp::Neg, _) => return Err(outside_dialect("`-`")),
+        Ast::Duration(_) => return Err(outside_dialect("a duration")),
+        Ast::Predicate(_) => return Err(outside_dialect("a `{ }` predicate")),
     })
 }
 
-fn call(func: Func, args: &[Ast], ctx: &dyn Context) -> Result<Value, EvalError> {
+fn outside_dialect(what: &str) -> EvalError {
+    EvalError::Type(format!("{what} is not part of {}", ACTIONS.name))
+}
+
+fn call(func: Func, args: &[Node], ctx: &dyn Context) -> Result<Value, EvalError> {
     let arg = |i: usize| -> Result<Value, EvalError> { args.get(i).map_or(Ok(Value::Null), |a| eval(a, ctx)) };
     Ok(match func {
         Func::Success => Value::Bool(ctx.job_status() == JobStatus::Success),
@@ -931,10 +529,6 @@ fn format_string(template: &str, values: &[String]) -> Result<String, EvalError>
         }
     }
     Ok(out)
-}
-
-fn float(f: f64) -> Value {
-    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
 /// GitHub's truthiness: `null`, `false`, `0`, `NaN` and `''` are false; everything else, arrays and objects
@@ -1211,5 +805,25 @@ impl ValueTemplate {
         }
         walk(self, &mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_the_dialect_offers_is_evaluated() {
+        for function in FUNCTIONS {
+            assert!(Func::named(function.name).is_some(), "{}", function.name);
+        }
+    }
+
+    #[test]
+    fn digits_after_a_dot_are_a_member_name() {
+        let ctx = StaticContext::new().with("steps", serde_json::json!({ "0": { "x": [5, 6] } }));
+        let expr = Expr::parse("steps.0.x.1").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(expr.eval(&ctx), Ok(Value::from(6)));
+        assert_eq!(expr.references()[0].path, ["0", "x", "1"]);
     }
 }

@@ -240,7 +240,9 @@ fn parse_errors_have_offsets_and_hints() {
             Some("join conditions with `&&` or `||`"),
         ),
         ("12abc", "`12abc` is not a number", 0, None),
-        ("a # b", "unexpected character `#`", 2, None),
+        ("a # b", "`#` has no meaning in a pipeline expression", 2, None),
+        ("a + 1", "`+`: there is no arithmetic in a pipeline expression", 2, None),
+        ("a ~ b", "unexpected character `~`", 2, None),
     ];
     for (source, message, offset, hint) in cases {
         let err = Expr::parse(source).err().unwrap_or_else(|| panic!("{source} parsed"));
