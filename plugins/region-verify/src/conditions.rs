@@ -1,10 +1,12 @@
-//! Health conditions: parsing `LHS OP RHS` text and judging one HTTP response against it.
+//! Health conditions: `SUBJECT OP VALUE` text, parsed by the shared expression grammar
+//! ([`tollgate_expr::syntax`]) in the [`HEALTH`] dialect, and judged against one HTTP response.
 
 use regex_lite::Regex;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
+use tollgate_expr::syntax::{self, Ast, BinaryOp, Dialect, ExprError, Node, UnaryOp};
 
 /// Longest value text kept in reports; whole bodies belong in logs, not tables.
 const MAX_SHOWN: usize = 120;
@@ -12,6 +14,35 @@ const MAX_SHOWN: usize = 120;
 /// Written after every parse error so the author sees a working shape next to theirs.
 const EXAMPLES: &str = "examples: `status == 200`, `response_time < 300ms`, \
      `body.checks.0.ok == true`, `header.content-type contains \"json\"`, `cert_expires_in > 14d`";
+
+/// Health conditions' dialect of the shared grammar: `"…"` (JSON escapes) and `'…'` strings, `-`
+/// inside names (`header.content-type`), durations (`300ms`, `14d`) and the word operators
+/// `contains` and `matches`; no functions, arithmetic or predicates.
+pub const HEALTH: Dialect = Dialect {
+    name: "a health condition",
+    functions: &[],
+    double_quotes: true,
+    dashed_names: true,
+    durations: true,
+    arithmetic: false,
+    word_operators: true,
+    predicates: false,
+};
+
+/// The operators a condition may use, for hints.
+const OPERATORS: &str = "use ==, !=, <, <=, >, >=, contains or matches";
+
+/// The names a subject starts with, for typo suggestions.
+const FIELDS: &[&str] = &[
+    "status",
+    "status_code",
+    "response_time",
+    "latency",
+    "cert_expires_in",
+    "body",
+    "header",
+    "headers",
+];
 
 /// What a condition looks at.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,30 +64,59 @@ pub enum Subject {
 impl Subject {
     /// Parse `status`, `latency`, `body.a.0.b`, `header.X-Region`, …
     pub fn parse(text: &str) -> Result<Self, String> {
-        let lower = text.to_ascii_lowercase();
-        match lower.as_str() {
-            "status" | "status_code" => return Ok(Self::Status),
-            "response_time" | "latency" => return Ok(Self::ResponseTime),
-            "cert_expires_in" => return Ok(Self::CertExpiresIn),
-            "body" => return Ok(Self::Body),
-            _ => {}
+        let node = syntax::parse(text.trim(), &HEALTH).map_err(|e| e.with_column())?;
+        Self::from_node(&node).map_err(|e| e.with_column())
+    }
+
+    /// The subject a path names; anything but a path is refused.
+    fn from_node(node: &Node) -> Result<Self, ExprError> {
+        match path(node)? {
+            Some(path) => Self::from_path(path),
+            None => Err(ExprError::new(
+                "it must start with a field such as `status`",
+                start(node),
+            )),
         }
-        // Field names in JSON are case-sensitive, so only the `body.` prefix ignores case.
-        if lower.starts_with("body.") {
-            return parse_path(&text["body.".len()..]).map(Self::BodyField);
-        }
-        for prefix in ["header.", "headers."] {
-            if let Some(name) = lower.strip_prefix(prefix) {
-                if name.is_empty() {
-                    return Err("`header.` needs a header name, e.g. `header.x-region`".into());
-                }
-                return Ok(Self::Header(name.to_string()));
+    }
+
+    fn from_path(Path { root, offset, segments }: Path<'_>) -> Result<Self, ExprError> {
+        let lower = root.to_ascii_lowercase();
+        Ok(match (lower.as_str(), segments.is_empty()) {
+            ("status" | "status_code", true) => Self::Status,
+            ("response_time" | "latency", true) => Self::ResponseTime,
+            ("cert_expires_in", true) => Self::CertExpiresIn,
+            ("body", true) => Self::Body,
+            // Field names in JSON are case-sensitive, so only `body` itself ignores case.
+            ("body", false) => Self::BodyField(segments),
+            ("header" | "headers", true) => {
+                return Err(ExprError::new(
+                    format!("`{root}` needs a header name, e.g. `header.x-region`"),
+                    offset,
+                ));
             }
-        }
-        Err(format!(
-            "unknown field `{text}`: use status, response_time (or latency), body, \
-             body.<path>, header.<name> or cert_expires_in"
-        ))
+            ("header" | "headers", false) => Self::Header(segments.join(".").to_ascii_lowercase()),
+            _ => {
+                let written = std::iter::once(root.to_string())
+                    .chain(segments)
+                    .collect::<Vec<_>>()
+                    .join(".");
+                let error = ExprError::new(
+                    format!(
+                        "unknown field `{written}`: use status, response_time (or latency), body, \
+                         body.<path>, header.<name> or cert_expires_in"
+                    ),
+                    offset,
+                );
+                let guess = match FIELDS.contains(&lower.as_str()) {
+                    true => None,
+                    false => syntax::did_you_mean(root, FIELDS.iter().copied()),
+                };
+                return Err(match guess {
+                    Some(field) => error.hint(format!("did you mean `{field}`?")),
+                    None => error,
+                });
+            }
+        })
     }
 
     fn is_duration(&self) -> bool {
@@ -77,16 +137,62 @@ impl fmt::Display for Subject {
     }
 }
 
-/// `a.b[0].c` and `a.b.0.c` both become `["a", "b", "0", "c"]`.
-fn parse_path(path: &str) -> Result<Vec<String>, String> {
-    let normalised = path.replace('[', ".").replace(']', "");
-    let segments: Vec<String> = normalised.split('.').map(str::to_string).collect();
-    if segments.iter().any(String::is_empty) {
-        return Err(format!(
-            "`body.{path}` has an empty path segment; write e.g. `body.checks.0.ok`"
-        ));
+/// A subject as written: `body.checks[0].ok`, `body.checks.0.ok` and `body['checks'].0.ok` all
+/// have root `body` and segments `["checks", "0", "ok"]`.
+struct Path<'n> {
+    root: &'n str,
+    /// Where the root is written.
+    offset: usize,
+    segments: Vec<String>,
+}
+
+/// The path `node` is; `None` when it is not one.
+fn path(node: &Node) -> Result<Option<Path<'_>>, ExprError> {
+    let mut segments = Vec::new();
+    let mut at = node;
+    loop {
+        match &at.ast {
+            Ast::Name(root) => {
+                segments.reverse();
+                return Ok(Some(Path {
+                    root,
+                    offset: at.offset,
+                    segments,
+                }));
+            }
+            Ast::Member(base, name) => {
+                segments.push(name.clone());
+                at = base;
+            }
+            Ast::Index(base, index) => {
+                let segment = match &index.ast {
+                    Ast::Lit(Value::Number(n)) if n.is_u64() => n.to_string(),
+                    Ast::Lit(Value::String(name)) if !name.is_empty() => name.clone(),
+                    _ => {
+                        return Err(ExprError::new(
+                            "a field path is indexed with a number or a quoted name, e.g. `body.checks[0]`",
+                            index.offset,
+                        ));
+                    }
+                };
+                segments.push(segment);
+                at = base;
+            }
+            _ => return Ok(None),
+        }
     }
-    Ok(segments)
+}
+
+fn is_path(node: &Node) -> bool {
+    path(node).is_ok_and(|p| p.is_some())
+}
+
+/// Where the text of `node` starts (a member's or operator's own offset is further right).
+fn start(node: &Node) -> usize {
+    match &node.ast {
+        Ast::Member(base, _) | Ast::Index(base, _) | Ast::Binary(_, base, _) => start(base),
+        _ => node.offset,
+    }
 }
 
 /// How a condition compares its subject with the right-hand side.
@@ -164,41 +270,25 @@ pub enum Literal {
 }
 
 impl Literal {
-    fn parse(text: &str) -> Result<Self, String> {
-        if text.is_empty() {
-            return Err("the value after the operator is missing".into());
-        }
-        if text.starts_with('"') {
-            return serde_json::from_str::<String>(text)
-                .map(Self::Str)
-                .map_err(|_| format!("`{text}` is not a well-formed quoted string"));
-        }
-        if let Some(inner) = text.strip_prefix('\'') {
-            return inner
-                .strip_suffix('\'')
-                .map(|s| Self::Str(s.to_string()))
-                .ok_or_else(|| format!("`{text}` is missing its closing quote"));
-        }
-        match text {
-            "true" => return Ok(Self::Bool(true)),
-            "false" => return Ok(Self::Bool(false)),
-            "null" => return Ok(Self::Null),
-            _ => {}
-        }
-        if let Ok(n) = text.parse::<f64>()
-            && n.is_finite()
-        {
-            return Ok(Self::Number(n));
-        }
-        if text.starts_with(|c: char| c.is_ascii_digit())
-            && let Ok(d) = tollgate_sdk::parse_duration(text)
-        {
-            return Ok(Self::Duration(d.as_secs_f64() * 1000.0));
-        }
-        Err(format!(
-            "`{text}` is not a value: write a number (`200`), a duration (`300ms`, `14d`), \
-             a quoted string (`\"ok\"`), `true`, `false` or `null`"
-        ))
+    /// The literal a value is; `written` (its text) and `at` (where it starts) are for the error.
+    fn from_node(node: &Node, written: &str, at: usize) -> Result<Self, ExprError> {
+        Ok(match &node.ast {
+            // Always a float: `as_f64` fails only with serde_json's arbitrary precision.
+            Ast::Lit(Value::Number(n)) => Self::Number(n.as_f64().unwrap_or(f64::NAN)),
+            Ast::Lit(Value::String(s)) => Self::Str(s.clone()),
+            Ast::Lit(Value::Bool(b)) => Self::Bool(*b),
+            Ast::Lit(Value::Null) => Self::Null,
+            Ast::Duration(d) => Self::Duration(d.as_secs_f64() * 1000.0),
+            _ => {
+                return Err(ExprError::new(
+                    format!(
+                        "`{written}` is not a value: write a number (`200`), a duration (`300ms`, `14d`), \
+                         a quoted string (`\"ok\"`), `true`, `false` or `null`"
+                    ),
+                    at,
+                ));
+            }
+        })
     }
 }
 
@@ -249,18 +339,20 @@ fn parse_condition(text: &str) -> Result<Condition, String> {
     if text.is_empty() {
         return Err("the condition is empty".into());
     }
-    let lhs_end = text
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "_.-[]".contains(c)))
-        .unwrap_or(text.len());
-    let lhs = &text[..lhs_end];
-    if lhs.is_empty() {
-        return Err("it must start with a field such as `status`".into());
-    }
-    let rest = text[lhs_end..].trim_start();
-    let (op, rhs_text) = split_op(rest)?;
-    let rhs_text = rhs_text.trim();
-    let subject = Subject::parse(lhs)?;
-    let rhs = Literal::parse(rhs_text)?;
+    let column = |e: ExprError| e.with_column();
+    let node = syntax::parse(text, &HEALTH).map_err(|e| column(reworded(text, e)))?;
+    let Comparison {
+        subject,
+        op,
+        value,
+        value_at,
+    } = comparison(&node, text).map_err(column)?;
+    let subject = Subject::from_node(subject).map_err(column)?;
+    // The value as written, for `expected` columns and failure reasons: whatever follows the operator.
+    let after: String = text.chars().skip(value_at).collect();
+    let rhs_text = after.trim();
+    let rhs_at = value_at + (after.chars().count() - after.trim_start().chars().count());
+    let rhs = Literal::from_node(value, rhs_text, rhs_at).map_err(column)?;
     check_types(&subject, op, &rhs, rhs_text)?;
     let regex = match (op, &rhs) {
         (Op::Matches, Literal::Str(pattern)) => {
@@ -278,37 +370,90 @@ fn parse_condition(text: &str) -> Result<Condition, String> {
     })
 }
 
-fn split_op(rest: &str) -> Result<(Op, &str), String> {
-    const SYMBOLS: [(&str, Op); 6] = [
-        ("==", Op::Eq),
-        ("!=", Op::Ne),
-        ("<=", Op::Le),
-        (">=", Op::Ge),
-        ("<", Op::Lt),
-        (">", Op::Gt),
-    ];
-    for (symbol, op) in SYMBOLS {
-        if let Some(rhs) = rest.strip_prefix(symbol) {
-            return Ok((op, rhs));
+/// The one shape a condition has, `SUBJECT OP VALUE`, as parsed.
+struct Comparison<'n> {
+    subject: &'n Node,
+    op: Op,
+    value: &'n Node,
+    /// Character offset just past the operator, where the value's text begins.
+    value_at: usize,
+}
+
+/// `node` as a [`Comparison`]; joined, negated or bare expressions are refused. `text` is the source.
+fn comparison<'n>(node: &'n Node, text: &str) -> Result<Comparison<'n>, ExprError> {
+    const ONE: &str = "a condition is one comparison, such as `status == 200`";
+    const EACH: &str = "give each comparison as its own condition: every condition must pass";
+    let negated = |at: usize| {
+        ExprError::new("a condition cannot be negated", at).hint("use the opposite operator, e.g. `status != 200`")
+    };
+    let (binary, lhs, rhs) = match &node.ast {
+        Ast::Binary(op, lhs, rhs) => (*op, lhs, rhs),
+        Ast::Unary(UnaryOp::Not, _) => return Err(negated(node.offset)),
+        _ if is_path(node) => {
+            return Err(ExprError::new("an operator and a value are missing", text.chars().count()).hint(OPERATORS));
         }
+        _ => {
+            return Err(ExprError::new(
+                "it must start with a field such as `status`",
+                start(node),
+            ));
+        }
+    };
+    let op = match binary {
+        BinaryOp::Eq => Op::Eq,
+        BinaryOp::Ne => Op::Ne,
+        BinaryOp::Lt => Op::Lt,
+        BinaryOp::Le => Op::Le,
+        BinaryOp::Gt => Op::Gt,
+        BinaryOp::Ge => Op::Ge,
+        BinaryOp::Contains => Op::Contains,
+        BinaryOp::Matches => Op::Matches,
+        BinaryOp::And | BinaryOp::Or => return Err(ExprError::new(ONE, node.offset).hint(EACH)),
+        // The dialect has no arithmetic: the parser refuses `+ - * /` before this.
+        other => {
+            return Err(
+                ExprError::new(format!("`{}` is not an operator", other.symbol()), node.offset).hint(OPERATORS),
+            );
+        }
+    };
+    match lhs.ast {
+        Ast::Binary(..) => return Err(ExprError::new(ONE, node.offset).hint(EACH)),
+        // `not status == 200` reads as `(not status) == 200`.
+        Ast::Unary(UnaryOp::Not, _) => return Err(negated(lhs.offset)),
+        _ => {}
     }
-    for (word, op) in [("contains", Op::Contains), ("matches", Op::Matches)] {
-        if let Some(rhs) = rest.strip_prefix(word)
-            && rhs.starts_with(char::is_whitespace)
+    Ok(Comparison {
+        subject: lhs,
+        op,
+        value: rhs,
+        value_at: node.offset + binary.symbol().chars().count(),
+    })
+}
+
+/// The shared parser's error, said for conditions where the text stops being one after a whole subject
+/// (`status ~= 200`, `status 200`: a missing operator) or a whole comparison (`status == 200 300`).
+fn reworded(text: &str, e: ExprError) -> ExprError {
+    let prefix: String = text.chars().take(e.offset).collect();
+    let word: String = text.chars().skip(e.offset).take_while(|c| !c.is_whitespace()).collect();
+    // `=` has the grammar's own advice (`compare with ==`).
+    if word.is_empty() || word.starts_with('=') {
+        return e;
+    }
+    match syntax::parse(&prefix, &HEALTH) {
+        Ok(node) if is_path(&node) => ExprError::new(format!("`{word}` is not an operator"), e.offset).hint(OPERATORS),
+        // `1m 30s`: humantime reads spaced durations, the grammar reads one token.
+        Ok(Node {
+            ast: Ast::Binary(_, _, value),
+            ..
+        }) if matches!(value.ast, Ast::Duration(_))
+            && syntax::parse(&word, &HEALTH).is_ok_and(|n| matches!(n.ast, Ast::Duration(_))) =>
         {
-            return Ok((op, rhs));
+            ExprError::new(format!("unexpected `{word}` after the duration"), e.offset)
+                .hint("write a duration without spaces, e.g. `1m30s`")
         }
-    }
-    if rest.starts_with('=') {
-        return Err("use `==` to compare, not `=`".into());
-    }
-    let found = rest.split_whitespace().next().unwrap_or("");
-    if found.is_empty() {
-        Err("an operator and a value are missing".into())
-    } else {
-        Err(format!(
-            "`{found}` is not an operator: use ==, !=, <, <=, >, >=, contains or matches"
-        ))
+        Ok(_) => ExprError::new(format!("unexpected `{word}` after the condition"), e.offset)
+            .hint("a condition is one comparison, such as `status == 200`; give each as its own condition"),
+        Err(_) => e,
     }
 }
 
@@ -770,17 +915,26 @@ mod tests {
     #[test]
     fn bad_conditions_say_what_is_wrong_and_show_an_example() {
         let cases = [
-            ("status = 200", "use `==`"),
+            ("status = 200", "column 8: `=` is not an operator (compare with `==`)"),
             ("status", "an operator and a value are missing"),
             ("stauts == 200", "unknown field `stauts`"),
             ("status == ok", "`ok` is not a value"),
             ("response_time < 300", "`300` needs a unit"),
             ("status == 14d", "`status` compares with a number"),
             ("body.version < \"2\"", "`<` needs a number or duration"),
-            ("body.a..b == 1", "empty path segment"),
+            (
+                "body.a..b == 1",
+                "column 8: expected a property name after `.`, found `.`",
+            ),
             ("status ~= 200", "`~=` is not an operator"),
             ("body matches \"(\"", "not a valid regular expression"),
             ("header.x contains 5", "needs a quoted string"),
+            ("", "the condition is empty"),
+            (
+                "status ==",
+                "column 10: expected a value, found the end of the expression",
+            ),
+            ("latency < 5x", "column 11: `5x` is neither a number nor a duration"),
         ];
         for (text, expected) in cases {
             let err = Condition::parse(text).unwrap_err();
@@ -788,6 +942,80 @@ mod tests {
             assert!(err.contains(&format!("`{text}`")), "{text}: {err}");
             assert!(err.contains("examples: `status == 200`"), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn a_condition_is_one_comparison_of_a_field_with_a_value() {
+        let cases = [
+            (
+                "status == 200 && body.ok == true",
+                "column 15: a condition is one comparison",
+            ),
+            (
+                "status == 200 or latency < 1s",
+                "column 15: a condition is one comparison",
+            ),
+            ("status == 200 == true", "column 15: a condition is one comparison"),
+            ("status == 200 300", "column 15: unexpected `300` after the condition"),
+            ("!(status == 200)", "column 1: a condition cannot be negated"),
+            ("not status == 200", "column 1: a condition cannot be negated"),
+            ("200 == status", "column 1: it must start with a field such as `status`"),
+            (
+                "status 200",
+                "column 8: `200` is not an operator (use ==, !=, <, <=, >, >=, contains or matches)",
+            ),
+            ("status == body.x", "column 11: `body.x` is not a value"),
+            (
+                "status == foo(1)",
+                "column 11: unknown function `foo()` (there are no functions in a health condition)",
+            ),
+            ("status < 1 + 2", "column 12: unexpected `+` after the condition"),
+            (
+                "response_time < 1m 30s",
+                "column 20: unexpected `30s` after the duration (write a duration without spaces",
+            ),
+            ("header == \"x\"", "column 1: `header` needs a header name"),
+            (
+                "body.a[true] == 1",
+                "column 8: a field path is indexed with a number or a quoted name",
+            ),
+            ("stauts == 200", "(did you mean `status`?)"),
+            ("status == 1e999", "column 11: `1e999` is too large a number"),
+        ];
+        for (text, expected) in cases {
+            let err = Condition::parse(text).unwrap_err();
+            assert!(err.contains(expected), "{text}: {err}");
+            assert!(err.starts_with(&format!("`{text}`: ")), "{text}: {err}");
+            assert!(err.ends_with(EXAMPLES), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn paths_and_strings_read_as_the_shared_grammar_writes_them() {
+        let c = parse("body['a.b'][1] == 'it''s'");
+        assert_eq!(c.subject, Subject::BodyField(vec!["a.b".into(), "1".into()]));
+        assert_eq!(c.rhs, Literal::Str("it's".into()));
+        assert_eq!(c.expected(), "== 'it''s'");
+        assert_eq!(
+            parse("body.5m_load < 2").subject,
+            Subject::BodyField(vec!["5m_load".into()])
+        );
+        let c = parse("header.content-type contains \"json\"");
+        assert_eq!(
+            (c.subject, c.op),
+            (Subject::Header("content-type".into()), Op::Contains)
+        );
+        let c = parse("  STATUS_CODE>=200  ");
+        assert_eq!(
+            (c.text.as_str(), c.subject, c.op),
+            ("STATUS_CODE>=200", Subject::Status, Op::Ge)
+        );
+        assert_eq!(parse("response_time < 1m30s").rhs, Literal::Duration(90_000.0));
+        assert_eq!(
+            Subject::parse("headers.X-Region"),
+            Ok(Subject::Header("x-region".into()))
+        );
+        assert!(Subject::parse("status == 200").is_err());
     }
 
     #[test]
