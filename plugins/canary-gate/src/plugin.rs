@@ -71,16 +71,16 @@ impl Plugin for CanaryGate {
             summary: "Argo-Rollouts-grade metric analysis (Prometheus, web) that gates a canary".into(),
             inputs: StepInputs::specs(),
             outputs: StepOutputs::specs(),
+            // Required as a pair: one granted origin, http or https, satisfies them.
             capabilities: vec![
-                request(
-                    Capability::Net("http://*:*".into()),
-                    "queries Prometheus and web metrics at the granted addresses",
-                ),
                 request(
                     Capability::Net("https://*:*".into()),
                     "queries Prometheus and web metrics at the granted addresses",
-                )
-                .optional(),
+                ),
+                request(
+                    Capability::Net("http://*:*".into()),
+                    "queries Prometheus and web metrics at plain-http addresses",
+                ),
                 request(Capability::Read, "reads the AnalysisTemplate file named by `template`").optional(),
             ],
         }

@@ -237,3 +237,18 @@ fn range_queries_are_matrices_checked_before_any_request() {
     );
     assert!(outcome.requests.is_empty(), "refused before measuring");
 }
+
+#[test]
+fn an_https_only_prometheus_is_enough_of_a_grant() {
+    let https = "https://prometheus.example.com";
+    let outcome = MockHost::new()
+        .input(
+            "metrics",
+            json!([metric(
+                json!({"count": 1, "provider": {"prometheus": {"address": https, "query": "up"}}})
+            )]),
+        )
+        .http(|_| vector(&["0.001"]))
+        .run::<CanaryGate>();
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+}
