@@ -252,3 +252,24 @@ fn an_https_only_prometheus_is_enough_of_a_grant() {
         .run::<CanaryGate>();
     assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
 }
+
+#[test]
+fn an_oversized_or_stalled_answer_is_an_errored_measurement_not_a_crash() {
+    let big = run(json!([metric(json!({"count": 1}))]), |_| {
+        MockResponse::new(200).body(vec![b' '; 9 << 20])
+    });
+    assert_eq!(big.status(), Some(Status::Inconclusive), "{:?}", big.result);
+    assert!(big.summary.contains("⚠ Error"), "{}", big.summary);
+    let stalled = run(
+        json!([metric(
+            json!({"count": 1, "provider": {"prometheus": {"address": PROM, "query": "up", "timeout": 2}}})
+        )]),
+        |_| vector(&["0.001"]).delay(std::time::Duration::from_secs(30)),
+    );
+    assert_eq!(stalled.status(), Some(Status::Inconclusive), "{:?}", stalled.result);
+    assert!(
+        stalled.summary.contains("2s"),
+        "the timeout is named: {}",
+        stalled.summary
+    );
+}
