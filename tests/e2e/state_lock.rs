@@ -371,6 +371,9 @@ async fn github_faults_never_yield_two_holders() {
         "kinds": ["500", "502", "reset", "lost-response", "lost-response", "secondary-rate-limit"],
         "seed": 10,
         "retry_after_seconds": 1,
+        // Never more faults in a row on one call than the client's six attempts can outlast:
+        // every contender must be served whatever order the calls interleave in.
+        "max_consecutive": 3,
     }))
     .await;
     let s = contend(&Where::Github(&peer), 4, 15, "20ms").await;

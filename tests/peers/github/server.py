@@ -146,6 +146,7 @@ class State:
         self.users = {}
         self.faults = None
         self.fault_stats = {"decisions": 0, "injected": 0, "by_kind": {}}
+        self.fault_streaks = {}
         self.rl_window_start = time.time()
         self.rl_used = 0
         self.rl_exhausted_until = 0.0
@@ -1251,6 +1252,12 @@ class Handler(BaseHTTPRequestHandler):
             kind = f["sequence"].pop(0)
         elif f["kinds"] and f["rng"].random() < f["rate"]:
             kind = f["kinds"][f["rng"].randrange(len(f["kinds"]))]
+        # A bound on faults in a row for one method and path: a client with a finite retry
+        # budget is then always served eventually, so tests need no luck.
+        key = (method, path)
+        if kind and state.fault_streaks.get(key, 0) >= f["max_consecutive"]:
+            kind = None
+        state.fault_streaks[key] = state.fault_streaks.get(key, 0) + 1 if kind else 0
         if kind:
             state.fault_stats["injected"] += 1
             state.fault_stats["by_kind"][kind] = state.fault_stats["by_kind"].get(kind, 0) + 1
@@ -1327,12 +1334,14 @@ class Handler(BaseHTTPRequestHandler):
                 "rate": rate, "kinds": list(kinds), "seed": int(body.get("seed", 0)),
                 "methods": [m.upper() for m in body["methods"]] if body.get("methods") else None,
                 "paths": body.get("paths"), "max": body.get("max"),
+                "max_consecutive": int(body.get("max_consecutive", 1 << 30)),
                 "sequence": list(seq),
                 "rate_limit_reset_seconds": float(body.get("rate_limit_reset_seconds", 1)),
                 "retry_after_seconds": int(body.get("retry_after_seconds", 1)),
             }
             state.faults["rng"] = random.Random(state.faults["seed"])
             state.fault_stats = {"decisions": 0, "injected": 0, "by_kind": {}}
+            state.fault_streaks = {}
             state.rl_exhausted_until = 0.0
             return Response(200, self.fault_view(state))
         if path == "/_control/faults" and method == "DELETE":

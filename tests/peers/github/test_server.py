@@ -425,6 +425,13 @@ class PeerTest(unittest.TestCase):
         log = self.ctl("GET", "/_control/state")["requests"]
         self.assertTrue(any(r["fault"] == "502" and r["status"] == 502 for r in log))
 
+    def test_max_consecutive_bounds_faults_in_a_row_per_call(self):
+        self.ctl("POST", "/_control/faults", {"rate": 1.0, "seed": 1, "kinds": ["500"],
+                                              "max_consecutive": 2})
+        out = [self.call("GET", "/repos/{r}/issues")[0] for _ in range(9)]
+        self.ctl("DELETE", "/_control/faults")
+        self.assertEqual(out, [500, 500, 200] * 3)
+
     # -- GraphQL --------------------------------------------------------
     def test_graphql_minimize_comment(self):
         n = self.new_issue()["number"]
