@@ -18,7 +18,7 @@
 # AWS CLI or boto3 against $AWS_ENDPOINT_URL (the README shows how).
 #
 # What stands in for what under act (which runs offline): `tollgate-ci/tollgate@v0` is this
-# checkout (act --local-repository; the action uses TOLLGATE_BIN), actions/upload-artifact
+# checkout's action.yml (act --local-repository), running TOLLGATE_BIN; actions/upload-artifact
 # and download-artifact keep artifacts on the local disk (local/actions/), and the
 # `production` environment's reviewers are the explicit `--approve`.
 #
