@@ -441,7 +441,14 @@ impl Act {
             let Some((_, summary)) = e["msg"].as_str().and_then(|m| m.split_once("Summary - ### Pipeline")) else {
                 continue;
             };
-            for row in summary.lines().filter(|l| l.starts_with("| ")) {
+            // The step table: the rows after its header, up to the first line that is not a row
+            // (the plugins' own summaries, tables included, follow it).
+            let rows = summary
+                .lines()
+                .skip_while(|l| !l.starts_with("|---"))
+                .skip(1)
+                .take_while(|l| l.starts_with("| "));
+            for row in rows {
                 let cells: Vec<&str> = row.split(" | ").collect();
                 if let [id, _, time, message, ..] = &cells[..]
                     && let Ok(secs) = time.trim_end_matches('s').parse::<f64>()
@@ -847,9 +854,14 @@ async fn gitops_workflow_times() {
     for row in rows {
         println!("{row}");
     }
-    println!("\n| plugin step in a pipeline, warm cache | runs | median |\n|---|---|---|");
+    println!("\n| plugin step in a pipeline, warm cache | runs | median | slowest |\n|---|---|---|---|");
     for (id, mut secs) in plugin_steps {
         secs.sort_by(f64::total_cmp);
-        println!("| {id} | {} | {:.1} s |", secs.len(), secs[secs.len() / 2]);
+        println!(
+            "| {id} | {} | {:.1} s | {:.1} s |",
+            secs.len(),
+            secs[secs.len() / 2],
+            secs[secs.len() - 1]
+        );
     }
 }
