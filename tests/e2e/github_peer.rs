@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const TOKEN: &str = "e2e-github-token";
 pub const REPOSITORY: &str = "octo-org/octo-repo";
@@ -65,26 +64,12 @@ impl Peer {
 
     /// One HTTP/1.1 request (`Connection: close`), its status and JSON body.
     pub async fn http(&self, method: &str, path: &str, body: Option<&Value>, auth: bool) -> (u16, Value) {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-        let payload = body.map(|b| b.to_string()).unwrap_or_default();
-        let auth = if auth {
-            format!("Authorization: Bearer {TOKEN}\r\n")
-        } else {
-            String::new()
+        let token = format!("Bearer {TOKEN}");
+        let headers: Vec<(&str, &str)> = match auth {
+            true => vec![("Authorization", token.as_str())],
+            false => vec![],
         };
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{auth}Content-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
-            self.port,
-            payload.len()
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.unwrap();
-        let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        http_json(self.port, method, path, &headers, body).await
     }
 
     pub async fn control(&self, method: &str, path: &str, body: Value) -> Value {
@@ -146,4 +131,31 @@ impl Peer {
         )
         .await;
     }
+}
+
+/// One HTTP/1.1 request to `127.0.0.1:port` (`Connection: close`, a JSON body if any): its
+/// status and JSON body (`Null` when the answer is not JSON).
+pub async fn http_json(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }

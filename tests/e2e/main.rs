@@ -10,6 +10,7 @@ mod cli;
 mod contract;
 mod github;
 mod github_peer;
+mod gitops;
 mod guests;
 mod hostile;
 mod oci;

@@ -80,31 +80,54 @@ impl Moto {
             .env_remove("AWS_SESSION_TOKEN");
     }
 
-    /// Everything in the table and bucket, as `LockID`s and object keys (via boto3).
-    fn contents(&self) -> (Vec<String>, Vec<String>) {
-        let script = r#"
+    /// Run `code` in Python with boto3 against moto: it finds `client(service, region=…)`,
+    /// `table`, `bucket` and `args` (the strings given) defined, and sets `result`, which is
+    /// returned as JSON.
+    pub(crate) fn boto(&self, code: &str, args: &[&str]) -> Value {
+        let prelude = r#"
 import boto3, json, sys
-kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1",
-          aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
-items = boto3.client("dynamodb", **kw).scan(TableName=sys.argv[4])["Items"]
-objects = boto3.client("s3", **kw).list_objects_v2(Bucket=sys.argv[5]).get("Contents", [])
-print(json.dumps([[i["LockID"]["S"] for i in items], [o["Key"] for o in objects]]))
+endpoint, key, secret, table, bucket = sys.argv[1:6]
+args = sys.argv[6:]
+def client(service, region="us-east-1"):
+    return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id=key, aws_secret_access_key=secret)
+result = None
 "#;
+        let script = format!("{prelude}{code}\nprint(json.dumps(result, default=str))\n");
         let output = Command::new("python3")
             .args([
                 "-c",
-                script,
+                &script,
                 &self.endpoint(),
                 &self.access_key_id,
                 &self.secret_access_key,
             ])
             .args([&self.table, &self.bucket])
+            .args(args)
             .output()
             .unwrap();
-        assert!(output.status.success(), "{output:?}");
-        let mut lists: Vec<Vec<String>> = serde_json::from_slice(&output.stdout).unwrap();
-        let objects = lists.pop().unwrap();
-        (lists.pop().unwrap(), objects)
+        assert!(output.status.success(), "boto3: {code}\n{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// Everything in the table and bucket, as `LockID`s and object keys (via boto3).
+    pub(crate) fn contents(&self) -> (Vec<String>, Vec<String>) {
+        let lists = self.boto(
+            r#"
+items = client("dynamodb").scan(TableName=table)["Items"]
+objects = client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
+result = [[i["LockID"]["S"] for i in items], [o["Key"] for o in objects]]
+"#,
+            &[],
+        );
+        let list = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
+        };
+        (list(&lists[0]), list(&lists[1]))
     }
 }
 
@@ -171,8 +194,8 @@ async fn bad_credentials_missing_secrets_and_grants_exit_2_naming_the_fix() {
             "{backend}: {run:#?}"
         );
 
-        // The endpoint not granted: named with its flag.
-        let mut cmd = ungranted(&[("operation", "acquire"), ("key", "k")]);
+        // An endpoint the step writes is granted by writing it (`grants-origins`).
+        let mut cmd = ungranted(&[("operation", "status"), ("key", "k")]);
         cmd.args(["--with", &format!("backend={backend}")])
             .args(["--with", &format!("table={}", moto.table)])
             .args(["--with", &format!("bucket={}", moto.bucket)])
@@ -181,9 +204,25 @@ async fn bad_credentials_missing_secrets_and_grants_exit_2_naming_the_fix() {
             .env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key);
         let run = run_cmd(&mut cmd).await;
+        assert_eq!(run.code, 0, "{backend}: {run:#?}");
+
+        // AWS's own endpoint, the default, is not granted: named with its flag, refused
+        // before any request leaves.
+        let mut cmd = ungranted(&[("operation", "acquire"), ("key", "k")]);
+        cmd.args(["--with", &format!("backend={backend}")])
+            .args(["--with", &format!("table={}", moto.table)])
+            .args(["--with", &format!("bucket={}", moto.bucket)])
+            .args(["--secret", "AWS_ACCESS_KEY_ID", "--secret", "AWS_SECRET_ACCESS_KEY"])
+            .env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key);
+        let run = run_cmd(&mut cmd).await;
         assert_eq!(run.code, 2, "{backend}: {run:#?}");
+        let default = match backend {
+            "dynamodb" => "https://dynamodb.us-east-1.amazonaws.com".to_string(),
+            _ => format!("https://{}.s3.us-east-1.amazonaws.com", moto.bucket),
+        };
         assert!(
-            run.stdout.contains(&format!("--allow-net {}", moto.endpoint())),
+            run.stdout.contains(&format!("--allow-net {default}")),
             "{backend}: {run:#?}"
         );
     }

@@ -31,8 +31,8 @@ pub struct StepInputs {
     /// Where the lock lives: `github` (a ref in this repository; grant `contents:write`),
     /// `dynamodb` (an item in `table`), `s3` (an object in `bucket`), or `file` (a directory,
     /// for local and `act` runs; give `path`). `dynamodb` and `s3` sign with the secrets
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`), and the
-    /// endpoint's origin must be granted with `allow-net`.
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`) and reach
+    /// `endpoint` (granted by writing it) or AWS's default one (granted with `allow-net`).
     #[input(default = "github")]
     pub backend: String,
     /// The `file` backend's directory: an absolute path granted with `allow-write`.
@@ -48,8 +48,10 @@ pub struct StepInputs {
     #[input(default = "us-east-1")]
     pub region: String,
     /// The `dynamodb` or `s3` endpoint, e.g. `http://127.0.0.1:4566` (then S3 is addressed
-    /// path-style). Default: AWS's regional one, `https://dynamodb.<region>.amazonaws.com` or
-    /// `https://<bucket>.s3.<region>.amazonaws.com`. Its origin must be granted (`allow-net`).
+    /// path-style). An endpoint written here is granted as you wrote it. Default: AWS's
+    /// regional one, `https://dynamodb.<region>.amazonaws.com` or
+    /// `https://<bucket>.s3.<region>.amazonaws.com`, which must be granted (`allow-net`).
+    #[input(grants_origins)]
     pub endpoint: Option<String>,
     /// How long a lease lasts without renewal; a holder that dies is taken over after it.
     #[input(default = "1h")]
