@@ -43,14 +43,18 @@ fn main() {
         Some(dir) => PathBuf::from(dir),
         None => build(root, &builtins),
     };
-    let mut table = String::from("/// `(name, component bytes)` of every builtin plugin.\n");
-    table.push_str("pub const BUILTINS: &[(&str, &[u8])] = &[\n");
+    let mut table = String::from("/// Every builtin plugin.\n");
+    table.push_str("pub const BUILTINS: &[Builtin] = &[\n");
     for builtin in &builtins {
         let path = wasm_dir.join(format!("{}.wasm", builtin.stem));
-        assert!(path.exists(), "plugin component missing: {}", path.display());
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("plugin component missing: {}: {e}", path.display()));
+        // Hashed here, not on every run: a step's start would otherwise read and hash the
+        // whole embedded component just to name its cache entry.
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         writeln!(
             table,
-            "    ({:?}, include_bytes!({:?})),",
+            "    Builtin {{ name: {:?}, component: include_bytes!({:?}), digest: \"sha256:{digest}\" }},",
             builtin.package,
             path.display().to_string()
         )

@@ -3,7 +3,11 @@
 //!    instantiate + call) against spawning a native no-op process;
 //! 2. a five-step pipeline against five separate `tollgate run` processes;
 //! 3. region-verify over 100 endpoints that each answer after 200 ms, against a
-//!    sequential `curl` loop over the same endpoints.
+//!    sequential `curl` loop over the same endpoints;
+//! 4. a builtin's first step on a fresh runner (empty cache, the release's `precompiled/`
+//!    beside the binary) against the same step warm;
+//! 5. a path plugin's first run (compile included) against `wasmtime compile -C cache=n` of
+//!    the same component (needs `wasmtime` 48 on PATH: `cargo install wasmtime-cli@48.0.8`).
 //!
 //! Run with `cargo bench -p tollgate --bench overhead` (release profile).
 
@@ -230,4 +234,112 @@ fn main() {
     step_overhead(&rt);
     pipeline_overhead();
     region_verify(&rt);
+    fresh_runner();
+    first_run_vs_wasmtime();
+}
+
+fn ratio_line(label: &str, d: Duration, base: Duration) {
+    println!(
+        "{label:<52} {:>10}  {:>5.2}x",
+        ms(d),
+        d.as_secs_f64() / base.as_secs_f64()
+    );
+}
+
+/// The release layout: the binary hard-linked into a directory with `precompiled/` beside it,
+/// filled as `.github/workflows/release.yml` fills it.
+fn release_layout() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let exe = dir.path().join("tollgate");
+    if std::fs::hard_link(TOLLGATE, &exe).is_err() {
+        std::fs::copy(TOLLGATE, &exe).expect("copy tollgate");
+    }
+    let list = Command::new(&exe)
+        .args(["plugin", "list"])
+        .output()
+        .expect("plugin list");
+    let builtins = String::from_utf8(list.stdout).expect("utf-8");
+    run_ok(
+        Command::new(&exe)
+            .env("TOLLGATE_CACHE_DIR", dir.path().join("precompiled"))
+            .args(["plugin", "compile"])
+            .args(builtins.lines())
+            .stdout(std::process::Stdio::null()),
+    );
+    (dir, exe)
+}
+
+fn fresh_runner() {
+    println!("\n## a builtin's first step on a fresh runner (state-lock status, file backend; median)");
+    let (layout, exe) = release_layout();
+    let locks = tempfile::tempdir().expect("tempdir");
+    let locks_dir = locks.path().to_str().expect("utf-8 path");
+    let step = |exe: &std::path::Path, cache: &std::path::Path| {
+        run_ok(
+            Command::new(exe)
+                .env("TOLLGATE_CACHE_DIR", cache)
+                .args(["run", "state-lock", "--with", "operation=status", "--with", "key=bench"])
+                .args(["--with", "backend=file", "--with", &format!("path={locks_dir}")])
+                .args(["--allow-write", locks_dir])
+                .stdout(std::process::Stdio::null()),
+        )
+    };
+    let warm_cache = tempfile::tempdir().expect("tempdir");
+    step(std::path::Path::new(TOLLGATE), warm_cache.path());
+    let warm = time(20, || step(std::path::Path::new(TOLLGATE), warm_cache.path()));
+    ratio_line("warm: compiled component in the cache", warm, warm);
+    let fresh = time(20, || {
+        let empty = tempfile::tempdir().expect("tempdir");
+        step(&exe, empty.path());
+    });
+    ratio_line("fresh runner, release layout (precompiled/)", fresh, warm);
+    let compiling = time(5, || {
+        let empty = tempfile::tempdir().expect("tempdir");
+        step(std::path::Path::new(TOLLGATE), empty.path());
+    });
+    ratio_line("fresh runner, no precompiled/ (compiles)", compiling, warm);
+    drop(layout);
+}
+
+fn first_run_vs_wasmtime() {
+    println!("\n## a path plugin's first run vs `wasmtime compile -C cache=n` of the same component (median)");
+    if Command::new("wasmtime").arg("--version").output().is_err() {
+        println!("skipped: no `wasmtime` on PATH (cargo install wasmtime-cli@48.0.8 --locked)");
+        return;
+    }
+    let region_verify = format!("{}/region_verify.wasm", env!("TOLLGATE_BUILTIN_DIR"));
+    for (label, component, args) in [
+        ("noop guest", noop().to_string(), vec![]),
+        // A builtin's component run as a path plugin: same bytes, compiled on first use.
+        (
+            "region-verify as ./region_verify.wasm",
+            region_verify,
+            vec!["--with", "endpoints=[]", "--allow-net", "http://127.0.0.1:9"],
+        ),
+    ] {
+        let size = std::fs::metadata(&component).expect("component").len();
+        let out = tempfile::tempdir().expect("tempdir");
+        let baseline = time(5, || {
+            run_ok(
+                Command::new("wasmtime")
+                    .args(["compile", "-C", "cache=n", &component, "-o"])
+                    .arg(out.path().join("c.cwasm")),
+            )
+        });
+        let first = time(5, || {
+            let cache = tempfile::tempdir().expect("tempdir");
+            // The step's own verdict does not matter here, only that it ran.
+            let _ = Command::new(TOLLGATE)
+                .env("TOLLGATE_CACHE_DIR", cache.path())
+                .args(["run", &component])
+                .args(&args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("spawn");
+        });
+        println!("{label} ({} KiB)", size / 1024);
+        ratio_line("  wasmtime compile -C cache=n", baseline, baseline);
+        ratio_line("  tollgate run, first (compile, cache, describe, run)", first, baseline);
+    }
 }

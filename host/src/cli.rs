@@ -8,7 +8,7 @@ use crate::events::{Collect, Sink};
 use crate::runner::{self, Mode, Printer};
 use crate::sandbox::capabilities::{GrantLists, Grants};
 use crate::sandbox::inputs::Given;
-use crate::sandbox::runtime::{Limits, Runtime};
+use crate::sandbox::runtime::{CodeSource, Limits, Runtime};
 use crate::sources::PluginRef;
 use crate::step::{self, StepRequest};
 use clap::{Args, Parser, Subcommand};
@@ -568,7 +568,7 @@ fn action_args() -> Result<(RunArgs, BTreeMap<String, Given>)> {
 }
 
 fn list(json: bool) -> Result<ExitCode> {
-    let names: Vec<&str> = builtin::BUILTINS.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = builtin::names().collect();
     if json {
         runner::print_json(&serde_json::json!(names));
     } else {
@@ -672,15 +672,19 @@ async fn compile(plugins: &[String]) -> Result<ExitCode> {
         let started = std::time::Instant::now();
         let fetched = crate::sources::fetch(&plugin, runtime.cache_dir(), tls.clone()).await?;
         let loaded = runtime.load(&plugin.display_name(), &fetched.bytes, &fetched.digest)?;
-        let entry = runtime
-            .cache_entry(&loaded.digest)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "(no cache directory: set TOLLGATE_CACHE_DIR)".into());
-        runner::print_text(&format!(
-            "{text}: {} compiled in {:.1?} -> {entry}\n",
-            loaded.digest,
-            started.elapsed()
-        ));
+        let done = match &loaded.code {
+            CodeSource::Compiled => format!(
+                "compiled in {:.1?} -> {}",
+                started.elapsed(),
+                runtime
+                    .cache_entry(&loaded.digest)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "(no cache directory: set TOLLGATE_CACHE_DIR)".into())
+            ),
+            CodeSource::Cached(entry) => format!("already compiled: {}", entry.display()),
+            CodeSource::Precompiled(entry) => format!("shipped precompiled: {}", entry.display()),
+        };
+        runner::print_text(&format!("{text}: {} {done}\n", loaded.digest));
     }
     Ok(ExitCode::Success)
 }

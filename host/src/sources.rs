@@ -9,6 +9,7 @@
 use crate::builtin;
 use crate::error::{Error, Result};
 use crate::sandbox::runtime::digest;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -110,8 +111,8 @@ impl PluginRef {
 
 /// The bytes of a plugin, verified against its pin.
 pub struct Fetched {
-    /// The component's bytes.
-    pub bytes: Vec<u8>,
+    /// The component's bytes (a builtin's are borrowed from the binary).
+    pub bytes: Cow<'static, [u8]>,
     /// Their digest, as `sha256:HEX`.
     pub digest: String,
 }
@@ -138,15 +139,20 @@ fn read_bounded(path: &Path) -> std::result::Result<Vec<u8>, String> {
 /// Fetch a plugin's bytes; URLs are cached under `cache_dir` by digest.
 pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls::ClientConfig>) -> Result<Fetched> {
     let bytes = match &plugin.source {
-        Source::Builtin(name) => builtin::find(name)
-            .ok_or_else(|| Error::PluginSource {
+        Source::Builtin(name) => {
+            let builtin = builtin::find(name).ok_or_else(|| Error::PluginSource {
                 reference: plugin.text.clone(),
                 reason: format!(
                     "no builtin plugin `{name}`; builtins: {} (a local component needs a path like ./plugin.wasm)",
-                    builtin::BUILTINS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    builtin::names().collect::<Vec<_>>().join(", ")
                 ),
-            })?
-            .to_vec(),
+            })?;
+            check_pin(plugin, builtin.digest)?;
+            return Ok(Fetched {
+                bytes: Cow::Borrowed(builtin.component),
+                digest: builtin.digest.to_string(),
+            });
+        }
         Source::Path(path) => read_bounded(path).map_err(|reason| Error::PluginSource {
             reference: plugin.text.clone(),
             reason,
@@ -195,11 +201,20 @@ pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls
         }
     };
     let digest = verify(plugin, &bytes)?;
-    Ok(Fetched { bytes, digest })
+    Ok(Fetched {
+        bytes: Cow::Owned(bytes),
+        digest,
+    })
 }
 
 fn verify(plugin: &PluginRef, bytes: &[u8]) -> Result<String> {
     let digest = digest(bytes);
+    check_pin(plugin, &digest)?;
+    Ok(digest)
+}
+
+/// `digest` (`sha256:HEX`) against the reference's pin, if it has one.
+fn check_pin(plugin: &PluginRef, digest: &str) -> Result<()> {
     if let Some(expected) = &plugin.sha256 {
         let actual = digest.trim_start_matches("sha256:");
         if actual != expected {
@@ -210,7 +225,7 @@ fn verify(plugin: &PluginRef, bytes: &[u8]) -> Result<String> {
             });
         }
     }
-    Ok(digest)
+    Ok(())
 }
 
 async fn download(url: &str, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {

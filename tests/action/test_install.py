@@ -49,12 +49,14 @@ def sha256(data):
 
 
 def archive(version="0.1.0", binary=None):
-    """A release archive: an executable `tollgate` printing its version, and a README."""
+    """A release archive: an executable `tollgate` printing its version, a README, and a
+    precompiled builtin."""
     if binary is None:
         binary = ("#!/bin/sh\necho 'tollgate %s'\n" % version).encode()
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for name, data, mode in [("tollgate", binary, 0o755), ("README.md", b"# Tollgate\n", 0o644)]:
+        for name, data, mode in [("tollgate", binary, 0o755), ("README.md", b"# Tollgate\n", 0o644),
+                                 ("precompiled/%s-0.cwasm" % ("a" * 64), b"native code", 0o644)]:
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
@@ -262,6 +264,24 @@ class InstallerTest(unittest.TestCase):
         self.assertEqual(self.assert_installed(proc), path)
         self.assertIn("changed since it was verified", proc.stderr)
         self.assertEqual(len(self.server.downloads(".tar.gz")), 2)
+
+    def test_tampered_precompiled_plugins_are_installed_again(self):
+        self.server.publish("v0.1.0")
+        path = self.assert_installed(self.install())
+        precompiled = os.path.join(os.path.dirname(path), "precompiled")
+        entry = os.path.join(precompiled, "a" * 64 + "-0.cwasm")
+        with open(entry, "rb") as f:
+            shipped = f.read()
+        for tamper in [lambda: open(entry, "ab").write(b"owned"),
+                       lambda: open(os.path.join(precompiled, "b" * 64 + "-0.cwasm"), "wb").write(b"x")]:
+            tamper()
+            proc = self.install()
+            self.assertEqual(self.assert_installed(proc), path)
+            self.assertIn("precompiled changed since it was verified", proc.stderr)
+            self.assertEqual(sorted(os.listdir(precompiled)), [os.path.basename(entry)])
+            with open(entry, "rb") as f:
+                self.assertEqual(f.read(), shipped)
+        self.assertEqual(len(self.server.downloads(".tar.gz")), 3)
 
     # -- refusals -----------------------------------------------------------
     def test_wrong_checksum_is_refused_before_extracting(self):

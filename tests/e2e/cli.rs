@@ -1,6 +1,6 @@
 //! The command line: plugin references, digests, the compile cache, usage errors.
 
-use crate::support::{guest, run, run_cmd, tollgate};
+use crate::support::{guest, run, run_cmd, tollgate, tollgate_at};
 
 fn sha256_of(path: &str) -> String {
     use sha2::Digest;
@@ -111,6 +111,85 @@ async fn a_corrupt_cache_entry_is_recompiled() {
         std::fs::metadata(&entry).unwrap().len() > 1000,
         "the entry was rewritten"
     );
+}
+
+/// Installed as a release installs it: the binary with `precompiled/` beside it.
+fn release_layout() -> (tempfile::TempDir, std::path::PathBuf) {
+    // Inside the target directory, so the binary can be hard-linked rather than copied.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let exe = dir.path().join("tollgate");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_tollgate"), &exe).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_tollgate"), &exe).unwrap();
+    }
+    (dir, exe)
+}
+
+fn cwasm_entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn precompiled_builtins_beside_the_binary_are_used_without_compiling() {
+    let (dir, exe) = release_layout();
+    let precompiled = dir.path().join("precompiled");
+    // What .github/workflows/release.yml does before packing.
+    let list = run(&["plugin", "list"]).await;
+    let builtins: Vec<&str> = list.stdout.lines().collect();
+    let mut compile = tollgate_at(&exe);
+    compile
+        .env("TOLLGATE_CACHE_DIR", &precompiled)
+        .args(["plugin", "compile"])
+        .args(&builtins);
+    let r = run_cmd(&mut compile).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(cwasm_entries(&precompiled).len(), builtins.len(), "{r:#?}");
+
+    // A fresh runner: an empty cache. Every builtin loads from precompiled/, nothing is
+    // compiled, nothing is written to the cache.
+    let fresh = tempfile::tempdir().unwrap();
+    for builtin in &builtins {
+        let mut describe = tollgate_at(&exe);
+        describe
+            .env("TOLLGATE_CACHE_DIR", fresh.path())
+            .args(["plugin", "describe", builtin]);
+        let r = run_cmd(&mut describe).await;
+        assert_eq!(r.code, 0, "{builtin}: {r:#?}");
+        let mut again = tollgate_at(&exe);
+        again
+            .env("TOLLGATE_CACHE_DIR", fresh.path())
+            .args(["plugin", "compile", builtin]);
+        let r = run_cmd(&mut again).await;
+        assert!(
+            r.stdout.contains("shipped precompiled: ") && r.stdout.contains("/precompiled/"),
+            "{builtin}: {r:#?}"
+        );
+    }
+    assert_eq!(cwasm_entries(fresh.path()), Vec::<std::path::PathBuf>::new());
+
+    // A damaged entry is not trusted: that builtin is compiled again, into the cache.
+    let damaged = &cwasm_entries(&precompiled)[0];
+    std::fs::write(damaged, b"not compiled code").unwrap();
+    let mut all = tollgate_at(&exe);
+    all.env("TOLLGATE_CACHE_DIR", fresh.path())
+        .args(["plugin", "compile"])
+        .args(&builtins);
+    let r = run_cmd(&mut all).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(r.stdout.matches("compiled in").count(), 1, "{r:#?}");
+    assert_eq!(
+        r.stdout.matches("shipped precompiled").count(),
+        builtins.len() - 1,
+        "{r:#?}"
+    );
+    assert_eq!(cwasm_entries(fresh.path()).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

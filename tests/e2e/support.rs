@@ -48,7 +48,12 @@ impl Run {
 
 /// The `tollgate` binary with no runner variables and the shared cache.
 pub fn tollgate() -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    tollgate_at(Path::new(env!("CARGO_BIN_EXE_tollgate")))
+}
+
+/// [`tollgate`], from a copy of the binary at `exe`.
+pub fn tollgate_at(exe: &Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(exe);
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
         if key.starts_with("GITHUB_") || key.starts_with("INPUT_") || key == "CI" || key == "ACT" {

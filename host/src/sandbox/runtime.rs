@@ -53,7 +53,30 @@ impl Default for Limits {
 pub struct Loaded {
     /// `sha256:<hex>` of the component.
     pub digest: String,
+    /// Where its native code came from.
+    pub code: CodeSource,
     pre: PluginPre<StepState>,
+}
+
+/// Where a loaded component's native code came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Compiled now (and stored in the cache, when there is one).
+    Compiled,
+    /// The compiled-component cache.
+    Cached(PathBuf),
+    /// Shipped beside the binary (a release's builtins), see [`Runtime::new`].
+    Precompiled(PathBuf),
+}
+
+impl CodeSource {
+    /// The entry it was read from.
+    pub fn entry(&self) -> Option<&Path> {
+        match self {
+            Self::Compiled => None,
+            Self::Cached(entry) | Self::Precompiled(entry) => Some(entry),
+        }
+    }
 }
 
 /// Everything a step's store needs besides the component.
@@ -130,15 +153,22 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<StepState>,
     cache_dir: Option<PathBuf>,
+    /// `precompiled/` beside the executable: entries named as in the cache, read only.
+    precompiled: Option<PathBuf>,
     /// Components already linked in this process (a pipeline reuses plugins), by digest.
     loaded: std::sync::Mutex<std::collections::HashMap<String, Loaded>>,
 }
 
 impl Runtime {
     /// A runtime caching compiled components in `cache_dir` (none: compile every time).
+    ///
+    /// Components are also looked up, read only, in a `precompiled/` directory beside the
+    /// executable: a release ships its builtins there (`tollgate plugin compile` into it), so
+    /// a fresh runner's first step compiles nothing.
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        pin_cpu_features(&mut config)?;
         let engine = Engine::new(&config).map_err(|e| Error::Runtime(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| Error::Runtime(format!("{e:#}")))?;
@@ -157,10 +187,14 @@ impl Runtime {
                 }
             })
             .map_err(|e| Error::Runtime(format!("cannot start the epoch ticker: {e}")))?;
+        let precompiled = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join("precompiled")));
         Ok(Self {
             engine,
             linker,
             cache_dir,
+            precompiled,
             loaded: Default::default(),
         })
     }
@@ -175,10 +209,7 @@ impl Runtime {
         if let Some(loaded) = self.loaded.lock().ok().and_then(|m| m.get(digest).cloned()) {
             return Ok(loaded);
         }
-        // Before the cache, too: an entry compiled by a host that linked more must not
-        // turn into a link error here.
-        crate::sandbox::provided::check(name, bytes)?;
-        let component = self.compile_cached(name, bytes, digest)?;
+        let (component, code) = self.compile_cached(name, bytes, digest)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -192,6 +223,7 @@ impl Runtime {
         })?;
         let loaded = Loaded {
             digest: digest.to_string(),
+            code,
             pre,
         };
         if let Ok(mut cache) = self.loaded.lock() {
@@ -204,28 +236,43 @@ impl Runtime {
     /// of this engine's configuration and Tollgate's version, so a workflow caching the
     /// directory never loads a stale entry.
     pub fn cache_entry(&self, digest: &str) -> Option<PathBuf> {
+        Some(self.cache_dir.as_ref()?.join(self.entry_name(digest)))
+    }
+
+    /// An entry's file name: the same in the cache and in `precompiled/`.
+    fn entry_name(&self, digest: &str) -> String {
         let mut hasher = std::hash::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut hasher);
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        Some(
-            self.cache_dir
-                .as_ref()?
-                .join(format!("{hex}-{:016x}.cwasm", hasher.finish())),
-        )
+        format!("{hex}-{:016x}.cwasm", hasher.finish())
     }
 
-    fn compile_cached(&self, name: &str, bytes: &[u8], digest: &str) -> Result<Component> {
+    fn compile_cached(&self, name: &str, bytes: &[u8], digest: &str) -> Result<(Component, CodeSource)> {
         let path = self.cache_entry(digest);
-        if let Some(path) = path.as_deref().filter(|p| p.exists()) {
-            // SAFETY: the cache directory belongs to the user running Tollgate, entries are
+        let stored = [
+            path.clone().map(CodeSource::Cached),
+            self.precompiled
+                .as_ref()
+                .map(|dir| CodeSource::Precompiled(dir.join(self.entry_name(digest)))),
+        ];
+        for (source, entry) in stored.iter().flatten().filter_map(|s| Some((s, s.entry()?))) {
+            if !entry.exists() {
+                continue;
+            }
+            // SAFETY: the cache directory belongs to the user running Tollgate, and
+            // `precompiled/` to whoever installed this executable beside it; entries are
             // written atomically by `store_in_cache`, and are keyed by the component's digest
             // and this engine's configuration. A damaged entry fails to deserialize and is
             // recompiled below.
-            if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, path) } {
-                return Ok(component);
+            if let Ok(component) = unsafe { Component::deserialize_file(&self.engine, entry) } {
+                return Ok((component, source.clone()));
             }
         }
+        // Checked before compiling, so a plugin importing what Tollgate does not provide is
+        // refused by name rather than after a compile. A cached entry passed this check when
+        // it was compiled, and the linker below refuses anything it does not provide anyway.
+        crate::sandbox::provided::check(name, bytes)?;
         let component = Component::new(&self.engine, bytes).map_err(|e| Error::InvalidPlugin {
             plugin: name.to_string(),
             reason: format!("it is not a WebAssembly component: {e:#}"),
@@ -234,7 +281,7 @@ impl Runtime {
             // A cache we cannot write only costs time on the next run.
             let _ = store_in_cache(&component, &path);
         }
-        Ok(component)
+        Ok((component, CodeSource::Compiled))
     }
 
     fn store(&self, io: StepIo, wasi: WasiCtx, limits: Limits) -> Store<StepState> {
@@ -393,6 +440,65 @@ fn wasi_ctx(dirs: &[DirGrant], stdio: &MemoryOutputPipe) -> Result<WasiCtx> {
             .map_err(|e| Error::invalid("granted directory", guest.as_ref(), format!("{e:#}")))?;
     }
     Ok(builder.build())
+}
+
+/// Compiled code uses a fixed set of CPU features rather than whatever this machine has, so
+/// an entry compiled on one machine loads on any other with those features: the builtins a
+/// release ships precompiled, and a cache `actions/cache` restores onto another runner's CPU.
+/// On x86_64 the set is x86-64-v3 (Haswell, 2013, and every Zen), which every hosted runner
+/// has; aarch64's baseline needs none. A CPU without them compiles for itself, as before: its
+/// cache entries are then only its own.
+fn pin_cpu_features(config: &mut Config) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    let flags: Option<&[&str]> = {
+        use std::arch::is_x86_feature_detected as has;
+        let v3 = has!("cmpxchg16b")
+            && has!("sse3")
+            && has!("ssse3")
+            && has!("sse4.1")
+            && has!("sse4.2")
+            && has!("popcnt")
+            && has!("avx")
+            && has!("avx2")
+            && has!("bmi1")
+            && has!("bmi2")
+            && has!("lzcnt")
+            && has!("fma");
+        v3.then_some(&[
+            "has_cmpxchg16b",
+            "has_sse3",
+            "has_ssse3",
+            "has_sse41",
+            "has_sse42",
+            "has_popcnt",
+            "has_avx",
+            "has_avx2",
+            "has_bmi1",
+            "has_bmi2",
+            "has_lzcnt",
+            "has_fma",
+        ])
+    };
+    #[cfg(target_arch = "aarch64")]
+    let flags: Option<&[&str]> = Some(&[]);
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let flags: Option<&[&str]> = None;
+    let Some(flags) = flags else {
+        return Ok(());
+    };
+    // An explicit target turns off wasmtime's detection of this CPU's features.
+    config
+        .target(&target_lexicon::HOST.to_string())
+        .map_err(|e| Error::Runtime(format!("{e:#}")))?;
+    for flag in flags {
+        // SAFETY: the float-ABI hazard this guards against concerns soft-float hosts, and
+        // every flag here names a feature this CPU was just seen to have (wasmtime checks
+        // them against the host again before it runs code compiled with them).
+        unsafe {
+            config.cranelift_flag_enable(flag);
+        }
+    }
+    Ok(())
 }
 
 fn store_in_cache(component: &Component, path: &Path) -> std::io::Result<()> {
