@@ -120,6 +120,68 @@ fn step_overhead(rt: &tokio::runtime::Runtime) {
         format!("{:.1} µs", in_process.as_secs_f64() * 1e6),
         ratio(in_process)
     );
+    breakdown(rt, floor, cached, &bytes);
+}
+
+/// Where a cached no-op step's time goes: the process parts measured as processes, the
+/// runtime's parts in-process (each the median of many), so the rows add up to about the whole.
+fn breakdown(rt: &tokio::runtime::Runtime, floor: Duration, cached: Duration, bytes: &[u8]) {
+    println!("\n## where a cached no-op step's time goes (median)");
+    let version = time(20, || {
+        run_ok(
+            Command::new(TOLLGATE)
+                .arg("--version")
+                .stdout(std::process::Stdio::null()),
+        )
+    });
+    let digest = digest(bytes);
+    let cache = tempfile::tempdir().expect("tempdir");
+    Runtime::new(Some(cache.path().into()))
+        .expect("runtime")
+        .load("noop", bytes, &digest)
+        .expect("load");
+    let mut engine = Vec::new();
+    let mut load = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        let runtime = Runtime::new(Some(cache.path().into())).expect("runtime");
+        engine.push(started.elapsed());
+        let started = Instant::now();
+        runtime.load("noop", bytes, &digest).expect("load");
+        load.push(started.elapsed());
+    }
+    let runtime = Runtime::new(Some(cache.path().into())).expect("runtime");
+    let loaded = runtime.load("noop", bytes, &digest).expect("load");
+    let tls = tls_config(&[]).expect("tls");
+    let describe = time(200, || {
+        let sink = Arc::new(Collect::default());
+        let net = NetPolicy::deny_all(tls.clone(), sink.clone());
+        let io = StepIo::new("noop".into(), sink, net);
+        rt.block_on(runtime.describe(&loaded, io, Limits::default()))
+            .expect("describe");
+    });
+    let size = std::fs::metadata(TOLLGATE).expect("tollgate").len() >> 20;
+    let rows = [
+        ("native no-op process (`true`): exec, exit".to_string(), floor),
+        (format!("`tollgate --version`: + a {size} MiB binary, clap"), version),
+        (
+            "engine + linker (WASI, wasi:http, tollgate:plugin)".into(),
+            median(engine),
+        ),
+        ("cached component: deserialize + link".into(), median(load)),
+        ("describe: instantiate + call".into(), describe),
+    ];
+    for (label, d) in &rows {
+        ratio_line(label, *d, floor);
+    }
+    // `--version` already includes the process itself.
+    let parts: Duration = rows[1..].iter().map(|(_, d)| *d).sum();
+    ratio_line(
+        "run: instantiate + call, and the rest (by difference)",
+        cached.saturating_sub(parts),
+        floor,
+    );
+    ratio_line("whole `tollgate run noop`, cached", cached, floor);
 }
 
 fn context() -> StepContext {
