@@ -140,26 +140,24 @@ fn breakdown(rt: &tokio::runtime::Runtime, floor: Duration, cached: Duration, by
         .expect("runtime")
         .load("noop", bytes, &digest)
         .expect("load");
-    let mut engine = Vec::new();
-    let mut load = Vec::new();
+    let tls = tls_config(&[]).expect("tls");
+    let (mut engine, mut load, mut describe) = (Vec::new(), Vec::new(), Vec::new());
+    // A new runtime each time: a runtime keeps what it loaded and described.
     for _ in 0..50 {
         let started = Instant::now();
         let runtime = Runtime::new(Some(cache.path().into())).expect("runtime");
         engine.push(started.elapsed());
         let started = Instant::now();
-        runtime.load("noop", bytes, &digest).expect("load");
+        let loaded = runtime.load("noop", bytes, &digest).expect("load");
         load.push(started.elapsed());
-    }
-    let runtime = Runtime::new(Some(cache.path().into())).expect("runtime");
-    let loaded = runtime.load("noop", bytes, &digest).expect("load");
-    let tls = tls_config(&[]).expect("tls");
-    let describe = time(200, || {
         let sink = Arc::new(Collect::default());
         let net = NetPolicy::deny_all(tls.clone(), sink.clone());
         let io = StepIo::new("noop".into(), sink, net);
+        let started = Instant::now();
         rt.block_on(runtime.describe(&loaded, io, Limits::default()))
             .expect("describe");
-    });
+        describe.push(started.elapsed());
+    }
     let size = std::fs::metadata(TOLLGATE).expect("tollgate").len() >> 20;
     let rows = [
         ("native no-op process (`true`): exec, exit".to_string(), floor),
@@ -169,7 +167,7 @@ fn breakdown(rt: &tokio::runtime::Runtime, floor: Duration, cached: Duration, by
             median(engine),
         ),
         ("cached component: deserialize + link".into(), median(load)),
-        ("describe: instantiate + call".into(), describe),
+        ("describe: instantiate + call".into(), median(describe)),
     ];
     for (label, d) in &rows {
         ratio_line(label, *d, floor);
@@ -350,14 +348,20 @@ fn fresh_runner() {
     step(std::path::Path::new(TOLLGATE), warm_cache.path());
     let warm = time(20, || step(std::path::Path::new(TOLLGATE), warm_cache.path()));
     ratio_line("warm: compiled component in the cache", warm, warm);
-    let fresh = time(20, || {
-        let empty = tempfile::tempdir().expect("tempdir");
-        step(&exe, empty.path());
-    });
+    // Each run gets its own empty cache, made before the clock starts.
+    let empty = || {
+        (0..20)
+            .map(|_| tempfile::tempdir().expect("tempdir"))
+            .collect::<Vec<_>>()
+    };
+    let caches = empty();
+    let mut next = caches.iter();
+    let fresh = time(20, || step(&exe, next.next().expect("one per run").path()));
     ratio_line("fresh runner, release layout (precompiled/)", fresh, warm);
+    let caches = empty();
+    let mut next = caches.iter();
     let compiling = time(5, || {
-        let empty = tempfile::tempdir().expect("tempdir");
-        step(std::path::Path::new(TOLLGATE), empty.path());
+        step(std::path::Path::new(TOLLGATE), next.next().expect("one per run").path())
     });
     ratio_line("fresh runner, no precompiled/ (compiles)", compiling, warm);
     drop(layout);

@@ -157,6 +157,9 @@ pub struct Runtime {
     precompiled: Option<PathBuf>,
     /// Components already linked in this process (a pipeline reuses plugins), by digest.
     loaded: std::sync::Mutex<std::collections::HashMap<String, Loaded>>,
+    /// What each of those answered to `describe` (a function of the component alone), so a
+    /// pipeline instantiates a plugin once per step rather than twice.
+    described: std::sync::Mutex<std::collections::HashMap<String, PluginInfo>>,
 }
 
 impl Runtime {
@@ -196,6 +199,7 @@ impl Runtime {
             cache_dir,
             precompiled,
             loaded: Default::default(),
+            described: Default::default(),
         })
     }
 
@@ -309,6 +313,9 @@ impl Runtime {
 
     /// Call `describe` with no capabilities at all, under the step's own limits.
     pub async fn describe(&self, plugin: &Loaded, io: StepIo, limits: Limits) -> Result<PluginInfo> {
+        if let Some(info) = self.described.lock().ok().and_then(|m| m.get(&plugin.digest).cloned()) {
+            return Ok(info);
+        }
         let name = io.plugin.clone();
         let mut store = self.store(io, WasiCtxBuilder::new().build(), limits);
         let call = async {
@@ -316,7 +323,12 @@ impl Runtime {
             instance.call_describe(&mut store).await
         };
         match tokio::time::timeout(limits.timeout, call).await {
-            Ok(Ok(info)) => Ok(info),
+            Ok(Ok(info)) => {
+                if let Ok(mut described) = self.described.lock() {
+                    described.insert(plugin.digest.clone(), info.clone());
+                }
+                Ok(info)
+            }
             Ok(Err(e)) => Err(classify(&name, &store, e, limits)),
             Err(_) => Err(Error::Timeout {
                 plugin: name,
