@@ -7,7 +7,8 @@
 //! 4. a builtin's first step on a fresh runner (empty cache, the release's `precompiled/`
 //!    beside the binary) against the same step warm;
 //! 5. a path plugin's first run (compile included) against `wasmtime compile -C cache=n` of
-//!    the same component (needs `wasmtime` 48 on PATH: `cargo install wasmtime-cli@48.0.8`).
+//!    the same component, with and without the epoch interruption Tollgate's engine uses
+//!    (needs `wasmtime` 48 on PATH: `cargo install wasmtime-cli@48.0.8`).
 //!
 //! Run with `cargo bench -p tollgate --bench overhead` (release profile).
 
@@ -385,13 +386,21 @@ fn first_run_vs_wasmtime() {
     ] {
         let size = std::fs::metadata(&component).expect("component").len();
         let out = tempfile::tempdir().expect("tempdir");
-        let baseline = time(5, || {
-            run_ok(
-                Command::new("wasmtime")
-                    .args(["compile", "-C", "cache=n", &component, "-o"])
-                    .arg(out.path().join("c.cwasm")),
-            )
-        });
+        let wasmtime = |flags: &[&str]| {
+            time(5, || {
+                run_ok(
+                    Command::new("wasmtime")
+                        .args(["compile", "-C", "cache=n"])
+                        .args(flags)
+                        .args([component.as_str(), "-o"])
+                        .arg(out.path().join("c.cwasm")),
+                )
+            })
+        };
+        let baseline = wasmtime(&[]);
+        // Tollgate's engine interrupts wasm by epochs (a step's timeout holds against a
+        // plugin that never yields), which instruments every loop and function entry.
+        let epochs = wasmtime(&["-W", "epoch-interruption=y"]);
         let first = time(5, || {
             let cache = tempfile::tempdir().expect("tempdir");
             // The step's own verdict does not matter here, only that it ran.
@@ -406,6 +415,11 @@ fn first_run_vs_wasmtime() {
         });
         println!("{label} ({} KiB)", size / 1024);
         ratio_line("  wasmtime compile -C cache=n", baseline, baseline);
+        ratio_line(
+            "  wasmtime compile -C cache=n -W epoch-interruption=y",
+            epochs,
+            baseline,
+        );
         ratio_line("  tollgate run, first (compile, cache, describe, run)", first, baseline);
     }
 }
