@@ -25,16 +25,10 @@ const ACT_LIMIT: Duration = Duration::from_secs(600);
 
 /// The regional and global health endpoints (`examples/gitops-terraform/local/regions.py`).
 struct Regions {
-    child: std::process::Child,
+    /// Killed when this is dropped.
+    _child: crate::support::Reaped,
     ready: Value,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Regions {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Regions {
@@ -60,7 +54,7 @@ impl Regions {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         Regions {
-            child,
+            _child: crate::support::Reaped(child),
             ready,
             _dir: dir,
         }

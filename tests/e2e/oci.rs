@@ -3,21 +3,14 @@
 //! then `tollgate run oci://…@sha256:…`, pinned, cached, and refused when anything differs.
 
 use crate::support::{Reply, Server, guest, run, tollgate};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A registry, killed when dropped.
 struct Registry {
-    child: Child,
+    child: crate::support::Reaped,
     port: u16,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Registry {
@@ -51,7 +44,11 @@ impl Registry {
                     break; // the port was taken: another one
                 }
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Registry { child, port, _dir: dir };
+                    return Registry {
+                        child: crate::support::Reaped(child),
+                        port,
+                        _dir: dir,
+                    };
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

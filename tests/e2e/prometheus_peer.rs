@@ -132,16 +132,10 @@ async fn wait_for_port_file(child: &mut Child, port_file: &Path, what: &str) -> 
 
 /// The metrics service peer, killed when dropped.
 pub struct MetricsServer {
-    child: Child,
+    /// Killed when this is dropped.
+    _child: crate::support::Reaped,
     port: u16,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl MetricsServer {
@@ -158,7 +152,11 @@ impl MetricsServer {
             .spawn()
             .expect("python3 runs the metrics peer");
         let port = wait_for_port_file(&mut child, &port_file, "the metrics peer").await;
-        MetricsServer { child, port, _dir: dir }
+        MetricsServer {
+            _child: crate::support::Reaped(child),
+            port,
+            _dir: dir,
+        }
     }
 
     /// `http://127.0.0.1:PORT` (`/metrics`, `/healthz` and `/_control/...` under it).

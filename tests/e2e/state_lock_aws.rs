@@ -9,25 +9,19 @@ use crate::state_lock::{Where, lifecycle, lock, lock_cmd, message, out, sixteen_
 use crate::support::{Run, run_cmd, tollgate};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// moto's server with an IAM user whose key signs every request; killed when dropped.
 pub(crate) struct Moto {
-    child: Child,
+    /// Killed when this is dropped.
+    _child: crate::support::Reaped,
     pub(crate) port: u16,
     pub(crate) access_key_id: String,
     pub(crate) secret_access_key: String,
     pub(crate) table: String,
     pub(crate) bucket: String,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Moto {
@@ -56,7 +50,7 @@ impl Moto {
         };
         let text = |k: &str| ready[k].as_str().unwrap().to_string();
         Moto {
-            child,
+            _child: crate::support::Reaped(child),
             port: ready["port"].as_u64().unwrap() as u16,
             access_key_id: text("access_key_id"),
             secret_access_key: text("secret_access_key"),

@@ -66,6 +66,29 @@ pub fn tollgate_at(exe: &Path) -> tokio::process::Command {
     cmd
 }
 
+/// A peer's process, killed and reaped when dropped, so a failing test leaves nothing running.
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Reaped {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
 /// Run `tollgate ARGS…` to completion (bounded: a hung binary fails the test).
 pub async fn run(args: &[&str]) -> Run {
     run_cmd(tollgate().args(args)).await
