@@ -56,6 +56,9 @@ pub struct Loaded {
     /// Where its native code came from.
     pub code: CodeSource,
     pre: PluginPre<StepState>,
+    /// What it answered to `describe` (a function of the component alone), kept so a
+    /// pipeline instantiates a plugin once per step rather than twice.
+    described: std::sync::Arc<std::sync::OnceLock<PluginInfo>>,
 }
 
 /// Where a loaded component's native code came from.
@@ -155,11 +158,10 @@ pub struct Runtime {
     cache_dir: Option<PathBuf>,
     /// `precompiled/` beside the executable: entries named as in the cache, read only.
     precompiled: Option<PathBuf>,
+    /// What every entry's name ends with: this engine's configuration and Tollgate's version.
+    entry_suffix: String,
     /// Components already linked in this process (a pipeline reuses plugins), by digest.
     loaded: std::sync::Mutex<std::collections::HashMap<String, Loaded>>,
-    /// What each of those answered to `describe` (a function of the component alone), so a
-    /// pipeline instantiates a plugin once per step rather than twice.
-    described: std::sync::Mutex<std::collections::HashMap<String, PluginInfo>>,
 }
 
 impl Runtime {
@@ -193,13 +195,17 @@ impl Runtime {
         let precompiled = std::env::current_exe()
             .ok()
             .and_then(|exe| Some(exe.parent()?.join("precompiled")));
+        let mut hasher = std::hash::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        let entry_suffix = format!("-{:016x}.cwasm", hasher.finish());
         Ok(Self {
             engine,
             linker,
             cache_dir,
             precompiled,
+            entry_suffix,
             loaded: Default::default(),
-            described: Default::default(),
         })
     }
 
@@ -229,6 +235,7 @@ impl Runtime {
             digest: digest.to_string(),
             code,
             pre,
+            described: Default::default(),
         };
         if let Ok(mut cache) = self.loaded.lock() {
             cache.insert(digest.to_string(), loaded.clone());
@@ -245,20 +252,18 @@ impl Runtime {
 
     /// An entry's file name: the same in the cache and in `precompiled/`.
     fn entry_name(&self, digest: &str) -> String {
-        let mut hasher = std::hash::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
-        env!("CARGO_PKG_VERSION").hash(&mut hasher);
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        format!("{hex}-{:016x}.cwasm", hasher.finish())
+        format!("{hex}{}", self.entry_suffix)
     }
 
     fn compile_cached(&self, name: &str, bytes: &[u8], digest: &str) -> Result<(Component, CodeSource)> {
-        let path = self.cache_entry(digest);
+        let name_on_disk = self.entry_name(digest);
+        let path = self.cache_dir.as_ref().map(|dir| dir.join(&name_on_disk));
         let stored = [
             path.clone().map(CodeSource::Cached),
             self.precompiled
                 .as_ref()
-                .map(|dir| CodeSource::Precompiled(dir.join(self.entry_name(digest)))),
+                .map(|dir| CodeSource::Precompiled(dir.join(&name_on_disk))),
         ];
         for (source, entry) in stored.iter().flatten().filter_map(|s| Some((s, s.entry()?))) {
             if !entry.exists() {
@@ -313,8 +318,8 @@ impl Runtime {
 
     /// Call `describe` with no capabilities at all, under the step's own limits.
     pub async fn describe(&self, plugin: &Loaded, io: StepIo, limits: Limits) -> Result<PluginInfo> {
-        if let Some(info) = self.described.lock().ok().and_then(|m| m.get(&plugin.digest).cloned()) {
-            return Ok(info);
+        if let Some(info) = plugin.described.get() {
+            return Ok(info.clone());
         }
         let name = io.plugin.clone();
         let mut store = self.store(io, WasiCtxBuilder::new().build(), limits);
@@ -323,12 +328,7 @@ impl Runtime {
             instance.call_describe(&mut store).await
         };
         match tokio::time::timeout(limits.timeout, call).await {
-            Ok(Ok(info)) => {
-                if let Ok(mut described) = self.described.lock() {
-                    described.insert(plugin.digest.clone(), info.clone());
-                }
-                Ok(info)
-            }
+            Ok(Ok(info)) => Ok(plugin.described.get_or_init(|| info).clone()),
             Ok(Err(e)) => Err(classify(&name, &store, e, limits)),
             Err(_) => Err(Error::Timeout {
                 plugin: name,
