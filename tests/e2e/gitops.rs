@@ -372,6 +372,18 @@ impl Act {
             .collect()
     }
 
+    /// Every region's apply job ran its `release the lock` step, and it succeeded.
+    fn assert_released_every_apply_lock(&self) {
+        for region in REGIONS {
+            let steps = self.steps("apply", region);
+            assert_eq!(
+                steps.get("release the lock").map(String::as_str),
+                Some("success"),
+                "{region}: {steps:?}"
+            );
+        }
+    }
+
     /// Everything a job's run for `region` printed.
     fn log(&self, job: &str, region: &str) -> String {
         self.events
@@ -534,13 +546,8 @@ async fn gitops_plan_on_a_pull_request_then_apply_only_what_was_reviewed() {
     refused.report("apply (not approved)");
     assert!(!refused.success, "{}", refused.output);
     assert_eq!(refused.jobs("approval")["-"], "failure", "{}", refused.output);
+    refused.assert_released_every_apply_lock();
     for region in REGIONS {
-        let steps = refused.steps("apply", region);
-        assert_eq!(
-            steps.get("release the lock").map(String::as_str),
-            Some("success"),
-            "{steps:?}"
-        );
         assert!(seed.tfstate(region).is_none(), "{region} was applied unapproved");
     }
     seed.assert_unlocked("after an unapproved apply").await;
@@ -600,14 +607,7 @@ async fn gitops_plan_on_a_pull_request_then_apply_only_what_was_reviewed() {
     assert!(log.contains("ParameterAlreadyExists"), "{log}");
     assert_eq!(seed.parameter("ap-south", "release").as_deref(), Some("by-hand"));
 
-    for region in REGIONS {
-        let steps = apply.steps("apply", region);
-        assert_eq!(
-            steps.get("release the lock").map(String::as_str),
-            Some("success"),
-            "{region}: {steps:?}"
-        );
-    }
+    apply.assert_released_every_apply_lock();
     seed.assert_unlocked("after the applies").await;
 }
 
