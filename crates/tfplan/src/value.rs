@@ -1,12 +1,13 @@
-//! A JSON value kept compactly, for the values a plan holds (`before`, `after` and their
-//! marks): a 10,000-resource plan has a few small objects per resource, and
-//! `serde_json::Value` gives each one a whole B-tree node (about 600 bytes however few keys
-//! it holds), which made the parsed plan five times the size of its JSON. Here an object is
-//! one boxed slice of its entries, sorted by key as `serde_json::Map` iterates them (a
-//! repeated key keeps its last value, as there), and strings are boxed without spare
-//! capacity; reading the same document gives the same values in the same order. Object keys
-//! repeat in every resource (`input`, `tags`, `id`, …), so while a plan is read
-//! ([`interning`]) each distinct key is allocated once and shared.
+//! A JSON value kept compactly, for the values a plan holds (`before`, `after` and their marks).
+//!
+//! - Why: a 10,000-resource plan has a few small objects per resource, and
+//!   `serde_json::Value` gives each one a whole B-tree node (about 600 bytes however few
+//!   keys it holds), which made the parsed plan five times the size of its JSON.
+//! - An object is one boxed slice of its entries, sorted by key as `serde_json::Map`
+//!   iterates them (a repeated key keeps its last value, as there); strings are boxed
+//!   without spare capacity. The same document gives the same values in the same order.
+//! - Object keys repeat in every resource (`input`, `tags`, `id`, …), so while a plan is
+//!   read ([`interning`]) each distinct key is allocated once and shared.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;

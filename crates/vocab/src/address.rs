@@ -1,7 +1,9 @@
-//! The addresses a plugin may never reach, whatever name or grant led to them: cloud metadata and platform
-//! services, link-local, unspecified, multicast and broadcast addresses, in every spelling that carries one of
-//! them (IPv4, and each IPv6 form that embeds an IPv4 address). The host checks every address a name resolves
-//! to, after resolution, and connects to the address it checked.
+//! The addresses a plugin may never reach, whatever name or grant led to them.
+//!
+//! They are cloud metadata and platform services, link-local, unspecified, multicast and
+//! broadcast addresses, in every spelling that carries one of them (IPv4, and each IPv6
+//! form that embeds an IPv4 address). The host checks every address a name resolves to,
+//! after resolution, and connects to the address it checked.
 //!
 //! Loopback and private ranges (`127.0.0.0/8`, `::1`, `10.0.0.0/8`, `192.168.0.0/16`, …) are allowed: granting
 //! `http://127.0.0.1:*` to test against a local server is the point of grants.

@@ -1,17 +1,16 @@
-//! The calls of `tollgate:plugin/github` as GitHub REST requests: typed answers, pagination,
-//! the retry loop, and how a create that may already have been applied is found instead of
-//! repeated.
+//! The calls of `tollgate:plugin/github` as GitHub REST requests.
 //!
-//! **No duplicates.** A create (comment or issue) whose attempt failed *ambiguously* (the
-//! request went out but no answer came back: a reset, a timeout, a 5xx) may have been
-//! applied. Before it is sent again, the client lists what could be it and adopts a match:
-//! same issue, identical body (and title and label set for issues), created since the first
-//! attempt by the server's clock (the `date` of the listing minus the time since the first
-//! attempt, less a two-second margin for whole-second timestamps), by the same author when
-//! the client has learnt its login from an earlier create, and not already returned to this
-//! step. Only when there is none is the request repeated; if the listing itself fails, the
-//! create is not repeated blind but retried as a whole. The token's user is not asked for
-//! with `GET /user`: a workflow's `GITHUB_TOKEN` (an installation token) may not call it.
+//! - Typed answers, `Link` pagination, and the retry loop around each call.
+//! - **No duplicates.** A create (comment or issue) whose attempt failed *ambiguously* (a
+//!   reset, a timeout, a 5xx: sent, never answered) may have been applied, so before it is
+//!   sent again the client lists what could be it and adopts a match: same issue, identical
+//!   body (and title and label set for issues), created since the first attempt by the
+//!   server's clock (the listing's `date` minus the time since the first attempt, less two
+//!   seconds for whole-second timestamps), by the same author once an earlier create showed
+//!   the login, and not already returned to this step.
+//! - If that listing fails, the create is retried as a whole, never repeated blind.
+//! - The token's user is never asked for with `GET /user`: a workflow's `GITHUB_TOKEN` (an
+//!   installation token) may not call it.
 
 use super::link::next_link;
 use super::retry::{Backoff, GiveUp, Retry, RetryPolicy, jitter, rate_limit};

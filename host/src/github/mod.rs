@@ -1,8 +1,10 @@
-//! The host's GitHub REST client: the calls behind `tollgate:plugin/github`, made with the
-//! token the host holds, over the host's own connector (`sandbox::net`: address rules,
-//! `--ca-cert`, `--resolve`, timeouts), with pagination, bounded retries that wait out rate
-//! limits, bounded responses, and no duplicate comment or issue when a retry follows a
-//! request GitHub applied but never answered.
+//! The host's GitHub REST client: the calls behind `tollgate:plugin/github`, made with the token the host holds.
+//!
+//! - It connects through the host's own connector (`sandbox::net`: address rules,
+//!   `--ca-cert`, `--resolve`, timeouts).
+//! - Lists are paginated and bounded; retries are bounded and wait out rate limits.
+//! - A retry after a request GitHub applied but never answered makes no duplicate comment
+//!   or issue.
 //!
 //! `sandbox/imports/github.rs` checks the step's permission and maps WIT calls onto
 //! [`Client`]; the runner builds the [`GithubConfig`] from the environment.

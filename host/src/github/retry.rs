@@ -1,7 +1,9 @@
-//! When a failed GitHub call is tried again, and after how long: exponential backoff with
-//! jitter for server errors and lost connections, GitHub's own times for rate limits, and
-//! never more than [`RetryPolicy::max_attempts`] attempts or [`RetryPolicy::budget`] of
-//! waiting in all, and never a wait that ends after the step's own deadline.
+//! When a failed GitHub call is tried again, and after how long.
+//!
+//! - Exponential backoff with jitter for server errors and lost connections; GitHub's own
+//!   times for rate limits.
+//! - Never more than [`RetryPolicy::max_attempts`] attempts or [`RetryPolicy::budget`] of
+//!   waiting in all, and never a wait that ends after the step's own deadline.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

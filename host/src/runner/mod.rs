@@ -1,7 +1,7 @@
-//! Runner integration: the only module that reads `GITHUB_*` and `INPUT_*` variables,
-//! prints to stdout or stderr, or writes workflow commands, `$GITHUB_OUTPUT` and
-//! `$GITHUB_STEP_SUMMARY`. Locally it renders a readable terminal report instead, or
-//! JSON with `--json`.
+//! Runner integration: the only module that reads `GITHUB_*` and `INPUT_*` variables or prints.
+//!
+//! On a runner it writes workflow commands, `$GITHUB_OUTPUT` and `$GITHUB_STEP_SUMMARY`;
+//! locally it renders a readable terminal report instead, or JSON with `--json`.
 //!
 //! - [`env`]: what the runner tells us (run context, action inputs, secret values, GitHub
 //!   API URL, token and repository).

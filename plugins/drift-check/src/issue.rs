@@ -1,7 +1,10 @@
-//! One GitHub issue per workspace: found by its labels and a hidden marker on the body's first
-//! line (`<!-- tollgate:drift-check workspace=us-east digest=… -->`), opened on new drift,
-//! updated only when the drift's digest changes, closed with a comment when the drift is gone,
-//! and reopened when it comes back. Duplicates from racing runs are closed, keeping the oldest.
+//! One GitHub issue per workspace for drift, never two.
+//!
+//! - Found by its labels and a hidden marker on the body's first line
+//!   (`<!-- tollgate:drift-check workspace=us-east digest=… -->`).
+//! - Opened on new drift, updated only when the drift's digest changes, closed with a
+//!   comment when the drift is gone, reopened when it comes back.
+//! - Duplicates from racing runs are closed, keeping the oldest.
 
 use tollgate_sdk::github::{self, GithubError, Issue};
 use tollgate_sdk::markdown::marker_value;

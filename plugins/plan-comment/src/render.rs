@@ -1,7 +1,9 @@
-//! The plan as Markdown: a verdict, counts, destroy and replace warnings first, then
-//! resources grouped by action and module with collapsible attribute diffs, outputs, drift.
-//! Everything taken from the plan is escaped ([`tollgate_sdk::markdown`]) and every value comes through
-//! `tollgate_tfplan`'s masked views, so sensitive values never reach the text.
+//! The plan as Markdown, most dangerous first.
+//!
+//! - A verdict, counts, destroy and replace warnings, then resources grouped by action and
+//!   module with collapsible attribute diffs, outputs, drift.
+//! - Everything taken from the plan is escaped ([`tollgate_sdk::markdown`]) and every value
+//!   comes through `tollgate_tfplan`'s masked views, so sensitive values never reach the text.
 //!
 //! The text is fitted to a size budget (GitHub's 65,536-character comment limit, or the
 //! step summary's cap): details are dropped from the least important end first, then

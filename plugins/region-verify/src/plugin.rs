@@ -1,7 +1,9 @@
-//! The host-facing layer: `describe`, and `run`, which sends the requests through
-//! `tollgate_sdk::http` (all endpoints at once), reads certificates through the `tls` import
-//! and hands the verdict to the host. Judgement lives in the plain modules so it is tested
-//! natively; the whole plugin is tested natively under `tollgate_sdk::testing::MockHost`.
+//! The host-facing layer: `describe`, and `run`.
+//!
+//! - `run` sends the requests through `tollgate_sdk::http` (all endpoints at once), reads
+//!   certificates through the `tls` import and hands the verdict to the host.
+//! - Judgement lives in the plain modules so it is tested natively; the whole plugin is
+//!   tested natively under `tollgate_sdk::testing::MockHost`.
 
 use crate::backoff;
 use crate::conditions::{Observation, evaluate_all, read_text};
