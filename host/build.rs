@@ -31,9 +31,18 @@ struct Builtin {
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = manifest_dir.parent().expect("host/ lives in the workspace");
-    // `crates/` too: builtins use workspace crates (plan-comment and drift-check read plans
-    // with `crates/tfplan`), and a change there must rebuild them.
-    for input in ["wit", "plugins", "crates", "Cargo.lock", "Cargo.toml"] {
+    // `crates/` and the Rust SDK too: builtins use workspace crates (plan-comment and
+    // drift-check read plans with `crates/tfplan`) and every builtin is written on the SDK, so
+    // a change there must rebuild them.
+    for input in [
+        "wit",
+        "plugins",
+        "sdk/rust",
+        "sdk/rust-macros",
+        "crates",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     println!("cargo:rerun-if-env-changed=TOLLGATE_SKIP_GUEST_BUILD");

@@ -192,7 +192,7 @@ pub enum PluginCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
         /// A Rust project depends on the SDK at this path (a Tollgate checkout's
-        /// `plugins/sdk`) [default: the checkout this tollgate was built from, if it is
+        /// `sdk/rust`) [default: the checkout this tollgate was built from, if it is
         /// still there, else crates.io].
         #[arg(long, env = "TOLLGATE_SDK_PATH")]
         sdk_path: Option<PathBuf>,

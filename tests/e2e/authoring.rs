@@ -29,7 +29,7 @@ fn tollgate_in(dir: &Path) -> tokio::process::Command {
 async fn new_project(parent: &Path, name: &str, lang: &str) -> PathBuf {
     // This repository's SDK, named explicitly: the binary under test may have been rebuilt
     // from a copy of the checkout (the act test does), whose path is gone.
-    let sdk = workspace_root().join("plugins/sdk");
+    let sdk = workspace_root().join("sdk/rust");
     let run = run_cmd(
         tollgate_in(parent)
             .args(["plugin", "new", name, "--lang", lang])

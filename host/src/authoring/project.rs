@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/templates");
 /// The world non-Rust toolchains build against: `tollgate:plugin` plus `wasi:http`, with
 /// every WIT dependency vendored (a project gets its own copy in `wit/`).
 static AUTHORING_WIT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../wit/authoring");
@@ -19,7 +19,7 @@ static PYTHON_SDK: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sdk/pytho
 
 /// Where the SDK was when this binary was built: a project made by a Tollgate built from
 /// source depends on that checkout; a release binary's projects use crates.io.
-const SDK_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk");
+const SDK_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk/rust");
 
 /// Longest plugin name `plugin new` accepts (the host's limit for declared names).
 const MAX_NAME: usize = crate::step::MAX_NAME;
@@ -129,7 +129,7 @@ fn sdk_dependency(given: Option<&Path>) -> Result<String> {
                 return Err(Error::invalid(
                     "--sdk-path",
                     path.display().to_string(),
-                    "it has no Cargo.toml; give a Tollgate checkout's plugins/sdk",
+                    "it has no Cargo.toml; give a Tollgate checkout's sdk/rust",
                 ));
             }
             Some(path)

@@ -146,6 +146,8 @@
 
 #![deny(missing_docs)]
 
+mod backend;
+mod exchange;
 pub mod files;
 pub mod http;
 mod imports;

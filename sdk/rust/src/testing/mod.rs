@@ -86,8 +86,8 @@ pub(crate) mod host;
 mod policy;
 mod sha256;
 
-use crate::http::{HttpError, Method};
-use crate::{GithubPermission, Level, Location, Plugin, PluginError, RunReport, StepContext};
+use crate::exchange::{HttpError, Method};
+use crate::{GithubPermission, Level, Location, PluginError, RunReport, StepContext};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -95,9 +95,9 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-pub use crate::imports::artifacts::Artifact;
-pub use crate::imports::github::{Comment, Commit, GitRef, GithubError, Issue, PullRequest};
-pub use crate::imports::tls::Certificate;
+pub use crate::bindings::tollgate::plugin::artifacts::Artifact;
+pub use crate::bindings::tollgate::plugin::github::{Comment, Commit, GitRef, GithubError, Issue, PullRequest};
+pub use crate::bindings::tollgate::plugin::tls::Certificate;
 
 pub(crate) type HttpResponder = Rc<dyn Fn(&MockRequest) -> MockResponse>;
 pub(crate) type GithubResponder = Rc<dyn Fn(&GithubCall) -> Option<GithubAnswer>>;
@@ -254,12 +254,6 @@ impl MockHost {
     pub fn context(mut self, context: StepContext) -> Self {
         self.context = Some(context);
         self
-    }
-
-    /// Run the plugin once, as the host would: `describe`, check inputs and grants, `run`.
-    /// Panics if a `MockHost` is already running on this thread.
-    pub fn run<P: Plugin>(self) -> Outcome {
-        host::run::<P>(self)
     }
 }
 

@@ -4,7 +4,7 @@ use super::policy::{self, Effective, Grants};
 use super::{
     Annotation, Artifact, Certificate, GithubAnswer, GithubCall, MockHost, MockRequest, MockResponse, Outcome, sha256,
 };
-use crate::http::{HttpError, Response};
+use crate::exchange::{HttpError, Response};
 use crate::{Level, Location, Plugin, PluginError, RunReport, StepContext};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -103,7 +103,17 @@ fn refused(error: PluginError) -> Outcome {
     }
 }
 
-pub fn run<P: Plugin>(mock: MockHost) -> Outcome {
+// `run` lives beside the state it installs, so the public types in `testing/mod.rs` need
+// nothing from this file.
+impl MockHost {
+    /// Run the plugin once, as the host would: `describe`, check inputs and grants, `run`.
+    /// Panics if a `MockHost` is already running on this thread.
+    pub fn run<P: Plugin>(self) -> Outcome {
+        run::<P>(self)
+    }
+}
+
+fn run<P: Plugin>(mock: MockHost) -> Outcome {
     if ACTIVE.with(|a| a.borrow().is_some()) {
         panic!("a MockHost is already running on this thread: MockHost::run does not nest");
     }
@@ -400,7 +410,7 @@ pub mod tls {
 /// `tollgate:plugin/artifacts`.
 pub mod artifacts {
     use super::*;
-    use crate::imports::artifacts::ArtifactError;
+    use crate::bindings::tollgate::plugin::artifacts::ArtifactError;
 
     fn store(s: &mut State) -> Result<&mut Vec<Artifact>, ArtifactError> {
         s.store.as_mut().ok_or_else(|| {
@@ -455,7 +465,7 @@ pub mod artifacts {
 /// `tollgate:plugin/github`.
 pub mod github {
     use super::*;
-    use crate::imports::github::{Comment, Commit, GitRef, GithubError, Issue, PullRequest};
+    use crate::testing::{Comment, Commit, GitRef, GithubError, Issue, PullRequest};
 
     fn call(call: GithubCall) -> GithubAnswer {
         // The host's check (`tollgate_vocab::github::Call`): one of the call's accepted

@@ -32,13 +32,15 @@
 //! `DELETE` and `OPTIONS`, and only after a connection error, a timeout, `429` or a `5xx`
 //! (a `Retry-After` given in seconds is honoured, up to [`Backoff::max_retry_after`]).
 
-use crate::PluginError;
+pub use crate::exchange::{HttpError, Method, Response};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use std::borrow::Cow;
-use std::fmt;
 use std::time::Duration;
-use wasip2::http::types::{self as wasi, ErrorCode};
+use wasip2::http::types::ErrorCode;
+
+// The `wasi:http` transport exists only inside a component: natively `attempt` hands the
+// request to the mock host through `backend`, so plugin tests need no network.
+#[cfg(target_arch = "wasm32")]
+mod wasi;
 
 /// The time one attempt may take (connect, send and read the whole response) unless
 /// [`Request::timeout`] says otherwise.
@@ -46,61 +48,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The largest response body read unless [`Request::max_body`] says otherwise (4 MiB).
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// How much of an error response's body [`HttpError::Status`] quotes.
-const SNIPPET_CHARS: usize = 200;
-
-/// An HTTP method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// `GET`
-    Get,
-    /// `HEAD`
-    Head,
-    /// `POST`
-    Post,
-    /// `PUT`
-    Put,
-    /// `DELETE`
-    Delete,
-    /// `OPTIONS`
-    Options,
-    /// `PATCH`
-    Patch,
-}
-
-impl Method {
-    /// The method as written on the wire (`"GET"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Delete => "DELETE",
-            Method::Options => "OPTIONS",
-            Method::Patch => "PATCH",
-        }
-    }
-
-    /// Whether repeating the request is safe, so it may be retried (`POST` and `PATCH` are not).
-    pub fn is_idempotent(self) -> bool {
-        !matches!(self, Method::Post | Method::Patch)
-    }
-
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    fn to_wasi(self) -> wasi::Method {
-        match self {
-            Method::Get => wasi::Method::Get,
-            Method::Head => wasi::Method::Head,
-            Method::Post => wasi::Method::Post,
-            Method::Put => wasi::Method::Put,
-            Method::Delete => wasi::Method::Delete,
-            Method::Options => wasi::Method::Options,
-            Method::Patch => wasi::Method::Patch,
-        }
-    }
-}
 
 /// The pause between attempts: `initial`, doubled after every retry, never above `max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,114 +85,6 @@ impl Backoff {
         let half = base.as_nanos() / 2;
         let extra = u128::from(random) % (half + 1);
         Duration::from_nanos(u64::try_from(half + extra).unwrap_or(u64::MAX))
-    }
-}
-
-/// A failed request, with a message fit to show the workflow's author.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HttpError {
-    /// The URL is not an absolute `http://` or `https://` URL the SDK can send.
-    InvalidUrl {
-        /// The URL as given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The host's sandbox refused the request: the step does not grant the origin, or its
-    /// address is one plugins may never reach. Never retried.
-    Denied {
-        /// `scheme://host[:port]` of the refused URL.
-        origin: String,
-    },
-    /// An attempt took longer than its timeout.
-    Timeout {
-        /// `scheme://host[:port]` of the URL.
-        origin: String,
-        /// The timeout that ran out.
-        after: Duration,
-    },
-    /// The host name could not be resolved.
-    Dns {
-        /// `scheme://host[:port]` of the URL.
-        origin: String,
-        /// What the resolver said.
-        detail: String,
-    },
-    /// No connection could be made or kept (refused, reset, unreachable, TLS failure).
-    Connect {
-        /// `scheme://host[:port]` of the URL.
-        origin: String,
-        /// What went wrong.
-        detail: String,
-    },
-    /// The server answered with an error status. Only returned when the caller asked for it
-    /// with [`Request::error_for_status`] or [`Response::error_for_status`].
-    Status {
-        /// The HTTP status code (4xx or 5xx).
-        status: u16,
-        /// The start of the response body, on one line.
-        body_snippet: String,
-    },
-    /// The response body is larger than the limit; it was not read further.
-    BodyTooLarge {
-        /// The limit in bytes ([`Request::max_body`]).
-        limit: usize,
-    },
-    /// A body could not be written as or read from JSON.
-    Json {
-        /// What serde said.
-        detail: String,
-    },
-    /// Any other failure of the exchange (a refused header, a malformed response…).
-    Other {
-        /// `scheme://host[:port]` of the URL.
-        origin: String,
-        /// What went wrong.
-        detail: String,
-    },
-}
-
-impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpError::InvalidUrl { url, reason } => write!(f, "`{url}` is not a usable URL: {reason}"),
-            HttpError::Denied { origin } => write!(
-                f,
-                "the request to {origin} was denied by the sandbox: this step does not grant {origin}"
-            ),
-            HttpError::Timeout { origin, after } => write!(
-                f,
-                "the request to {origin} timed out after {}",
-                humantime::format_duration(*after)
-            ),
-            HttpError::Dns { origin, detail } => write!(f, "could not resolve {origin}: {detail}"),
-            HttpError::Connect { origin, detail } => write!(f, "could not reach {origin}: {detail}"),
-            HttpError::Status { status, body_snippet } if body_snippet.is_empty() => {
-                write!(f, "the server answered HTTP {status}")
-            }
-            HttpError::Status { status, body_snippet } => {
-                write!(f, "the server answered HTTP {status}: {body_snippet}")
-            }
-            HttpError::BodyTooLarge { limit } => {
-                write!(f, "the response body is larger than the limit of {limit} bytes")
-            }
-            HttpError::Json { detail } => write!(f, "invalid JSON: {detail}"),
-            HttpError::Other { origin, detail } => write!(f, "the request to {origin} failed: {detail}"),
-        }
-    }
-}
-
-impl std::error::Error for HttpError {}
-
-impl From<HttpError> for PluginError {
-    /// [`HttpError::Denied`] becomes [`PluginError::Denied`]; everything else is a
-    /// [`PluginError::Peer`] failure.
-    fn from(e: HttpError) -> Self {
-        match e {
-            HttpError::Denied { .. } => PluginError::Denied(e.to_string()),
-            other => PluginError::Peer(other.to_string()),
-        }
     }
 }
 
@@ -401,100 +240,13 @@ impl Request {
     /// Natively, the [`MockHost`](crate::testing::MockHost) answers.
     #[cfg(not(target_arch = "wasm32"))]
     async fn attempt(&self, target: &Target) -> Result<Response, HttpError> {
-        let request = crate::testing::MockRequest {
+        let request = crate::backend::MockRequest {
             method: self.method,
             url: self.url.clone(),
             headers: self.wire_headers(),
             body: self.body.clone().unwrap_or_default(),
         };
-        crate::testing::host::exchange(request, &target.origin, self.timeout, self.max_body).await
-    }
-
-    #[cfg(target_arch = "wasm32")]
-    async fn attempt(&self, target: &Target) -> Result<Response, HttpError> {
-        use wstd::future::FutureExt;
-        match self
-            .exchange(target)
-            .timeout(wstd::time::Duration::from(self.timeout))
-            .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(HttpError::Timeout {
-                origin: target.origin.clone(),
-                after: self.timeout,
-            }),
-        }
-    }
-
-    /// One request and its whole response, by hand over `wasi:http` rather than through
-    /// wstd's `Client`: when the sandbox refuses a request with a body, the body stream
-    /// closes first and the client reports a bare "connection reset"; here a failed write
-    /// defers to the response, which carries the real reason.
-    #[cfg(target_arch = "wasm32")]
-    async fn exchange(&self, target: &Target) -> Result<Response, HttpError> {
-        let origin = &target.origin;
-        let other = |detail: String| HttpError::Other {
-            origin: origin.clone(),
-            detail,
-        };
-        let fields = wasi::Fields::new();
-        for (name, value) in self.wire_headers() {
-            fields
-                .append(&name, value.as_bytes())
-                .map_err(|e| other(format!("header `{name}` was refused: {e:?}")))?;
-        }
-        let request = wasi::OutgoingRequest::new(fields);
-        let scheme = if target.https {
-            wasi::Scheme::Https
-        } else {
-            wasi::Scheme::Http
-        };
-        request
-            .set_method(&self.method.to_wasi())
-            .and_then(|()| request.set_scheme(Some(&scheme)))
-            .and_then(|()| request.set_authority(Some(&target.authority)))
-            .and_then(|()| request.set_path_with_query(Some(&target.path)))
-            .map_err(|()| other("the request line was refused".into()))?;
-        let body = request
-            .body()
-            .map_err(|()| other("the request body was already taken".into()))?;
-        // No `request-options`: wasmtime-wasi-http 48's `handle` reads them with a table `get`
-        // and never deletes them, so each request would leave one resource behind in the host
-        // and a plugin would hit the host's resource cap after ~2,000 requests (the lock
-        // contention tests make more). The timeout around the whole exchange (`attempt`)
-        // bounds connect, first byte and body alike.
-        let pending = wasip2::http::outgoing_handler::handle(request, None)
-            .map_err(|code| classify(&code, origin, self.timeout))?;
-
-        let written = write_body(body, self.body.as_deref().unwrap_or_default()).await;
-        wstd::runtime::AsyncPollable::new(pending.subscribe()).wait_for().await;
-        let incoming = match pending.get() {
-            Some(Ok(Ok(incoming))) => incoming,
-            Some(Ok(Err(code))) => return Err(classify(&code, origin, self.timeout)),
-            _ => {
-                return Err(match written {
-                    Err(e) => HttpError::Connect {
-                        origin: origin.clone(),
-                        detail: format!("sending the request failed: {e}"),
-                    },
-                    Ok(()) => other("the response was lost".into()),
-                });
-            }
-        };
-
-        let status = incoming.status();
-        let headers: Vec<(String, String)> = incoming
-            .headers()
-            .entries()
-            .into_iter()
-            .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
-            .collect();
-        let declared = header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.max_body as u64) {
-            return Err(HttpError::BodyTooLarge { limit: self.max_body });
-        }
-        let body = read_body(&incoming, self.max_body, origin).await?;
-        Ok(Response { status, headers, body })
+        crate::backend::exchange(request, &target.origin, self.timeout, self.max_body).await
     }
 
     /// The headers as sent: the caller's, plus `content-length` for a body and a default
@@ -517,151 +269,18 @@ impl Request {
     }
 }
 
-/// Write the whole request body and finish it. A refused request closes the stream.
-#[cfg(target_arch = "wasm32")]
-async fn write_body(body: wasi::OutgoingBody, data: &[u8]) -> Result<(), String> {
-    let stream = body
-        .write()
-        .map_err(|()| "the request body was already taken".to_string())?;
-    let stream = wstd::io::AsyncOutputStream::new(stream);
-    if !data.is_empty() {
-        stream.write_all(data).await.map_err(|e| e.to_string())?;
-    }
-    // The stream is a child of the body: drop it before finishing.
-    drop(stream);
-    wasi::OutgoingBody::finish(body, None).map_err(|code| format!("{code:?}"))
-}
-
-/// Read the response body, failing as soon as it passes `limit` bytes.
-#[cfg(target_arch = "wasm32")]
-async fn read_body(incoming: &wasi::IncomingResponse, limit: usize, origin: &str) -> Result<Vec<u8>, HttpError> {
-    let lost = |detail: String| HttpError::Connect {
-        origin: origin.to_string(),
-        detail,
-    };
-    let body = incoming
-        .consume()
-        .map_err(|()| lost("the response body was already taken".into()))?;
-    let stream = body
-        .stream()
-        .map_err(|()| lost("the response body was already taken".into()))?;
-    // Declared after `body`, so dropped before it (the stream is its child).
-    let stream = wstd::io::AsyncInputStream::new(stream);
-    let mut bytes = Vec::new();
-    let mut chunk = vec![0u8; 16 * 1024];
-    loop {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| lost(format!("reading the response failed: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        if bytes.len() + n > limit {
-            return Err(HttpError::BodyTooLarge { limit });
-        }
-        bytes.extend_from_slice(&chunk[..n]);
-    }
-    Ok(bytes)
-}
-
-#[cfg(target_arch = "wasm32")]
+/// Any random number, for backoff jitter.
 fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    wstd::rand::get_insecure_random_bytes(&mut bytes);
-    u64::from_le_bytes(bytes)
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(crate::runtime::Instant::now())
-}
-
-/// A response whose body has been read in full (within [`Request::max_body`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub(crate) fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
-        Response { status, headers, body }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut bytes = [0u8; 8];
+        wstd::rand::get_insecure_random_bytes(&mut bytes);
+        u64::from_le_bytes(bytes)
     }
-
-    /// The status code.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
-    }
-
-    /// Every header as `(name, value)`, in the order received (names in lower case).
-    pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
-    }
-
-    /// The body.
-    pub fn bytes(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// The body as text (invalid UTF-8 replaced with `�`).
-    pub fn text(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.body)
-    }
-
-    /// The body parsed as JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
-        serde_json::from_slice(&self.body).map_err(|e| HttpError::Json {
-            detail: format!("the response body: {e}"),
-        })
-    }
-
-    /// The response if its status is below 400, otherwise [`HttpError::Status`] quoting the
-    /// start of the body.
-    pub fn error_for_status(self) -> Result<Self, HttpError> {
-        if self.status < 400 {
-            return Ok(self);
-        }
-        Err(HttpError::Status {
-            status: self.status,
-            body_snippet: snippet(&self.body),
-        })
-    }
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// The start of a body on one line, for error messages.
-fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let one_line: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    match one_line.char_indices().nth(SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &one_line[..cut]),
-        None => one_line,
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::hash::{BuildHasher, RandomState};
+        RandomState::new().hash_one(crate::runtime::Instant::now())
     }
 }
 
@@ -765,7 +384,7 @@ fn classify(code: &ErrorCode, origin: &str, timeout: Duration) -> HttpError {
 /// Whether another attempt may help: connection trouble and timeouts, `429` and `5xx`.
 fn retryable(outcome: &Result<Response, HttpError>) -> bool {
     match outcome {
-        Ok(r) => r.status == 429 || (500..600).contains(&r.status),
+        Ok(r) => r.status() == 429 || (500..600).contains(&r.status()),
         Err(e) => matches!(e, HttpError::Timeout { .. } | HttpError::Connect { .. }),
     }
 }
@@ -802,15 +421,8 @@ fn next_delay(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::tests::resp;
     use wasip2::http::types::{DnsErrorPayload, TlsAlertReceivedPayload};
-
-    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response {
-            status,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -988,70 +600,6 @@ mod tests {
         }));
         assert!(matches!(&alert, HttpError::Connect { detail, .. } if detail.ends_with("handshake failure")));
         assert!(matches!(c(ErrorCode::HttpProtocolError), HttpError::Other { .. }));
-    }
-
-    #[test]
-    fn messages_read_well_and_name_no_host_flags() {
-        let denied = HttpError::Denied {
-            origin: "https://api.example.com".into(),
-        };
-        assert_eq!(
-            denied.to_string(),
-            "the request to https://api.example.com was denied by the sandbox: \
-             this step does not grant https://api.example.com"
-        );
-        assert!(!denied.to_string().contains("--"));
-        assert!(matches!(PluginError::from(denied), PluginError::Denied(_)));
-        let timeout = HttpError::Timeout {
-            origin: "http://h:1".into(),
-            after: Duration::from_millis(1500),
-        };
-        assert_eq!(
-            timeout.to_string(),
-            "the request to http://h:1 timed out after 1s 500ms"
-        );
-        assert!(matches!(PluginError::from(timeout), PluginError::Peer(_)));
-        assert_eq!(
-            HttpError::BodyTooLarge { limit: 10 }.to_string(),
-            "the response body is larger than the limit of 10 bytes"
-        );
-    }
-
-    #[test]
-    fn responses_read_json_and_turn_error_statuses_into_errors() {
-        #[derive(serde::Deserialize, Debug, PartialEq)]
-        struct Health {
-            ok: bool,
-        }
-        let r = resp(200, &[("Content-Type", "application/json")], r#"{"ok": true}"#);
-        assert_eq!(r.header("content-type"), Some("application/json"));
-        assert_eq!(r.json::<Health>().unwrap(), Health { ok: true });
-        assert!(matches!(
-            resp(200, &[], "{").json::<Health>(),
-            Err(HttpError::Json { .. })
-        ));
-        assert!(r.clone().error_for_status().is_ok());
-        assert!(resp(304, &[], "").error_for_status().is_ok());
-
-        let e = resp(502, &[], "  <html>\n  bad\tgateway </html>\n").error_for_status();
-        assert_eq!(
-            e,
-            Err(HttpError::Status {
-                status: 502,
-                body_snippet: "<html> bad gateway </html>".into(),
-            })
-        );
-        assert_eq!(
-            e.unwrap_err().to_string(),
-            "the server answered HTTP 502: <html> bad gateway </html>"
-        );
-        let long = snippet("é".repeat(500).as_bytes());
-        assert_eq!(long.chars().count(), SNIPPET_CHARS + 1);
-        assert!(long.ends_with('…'));
-        assert_eq!(
-            resp(404, &[], "").error_for_status().unwrap_err().to_string(),
-            "the server answered HTTP 404"
-        );
     }
 
     #[test]

@@ -1,21 +1,7 @@
 //! The host interfaces, owned by the SDK: each function has the signature of the
-//! `tollgate:plugin` import it stands for. Inside the component it calls that import; natively
-//! it calls the [`MockHost`](crate::testing::MockHost) running on the current thread, so a plugin
-//! runs unchanged under `cargo test`.
-
-/// Route a call: the import inside the component, the mock host natively.
-macro_rules! route {
-    ($iface:ident :: $func:ident ( $($arg:expr),* )) => {{
-        #[cfg(target_arch = "wasm32")]
-        {
-            crate::bindings::tollgate::plugin::$iface::$func($($arg),*)
-        }
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            crate::testing::host::$iface::$func($($arg),*)
-        }
-    }};
-}
+//! `tollgate:plugin` import it stands for and calls it through `backend`: the
+//! import inside the component, natively the [`MockHost`](crate::testing::MockHost) running on
+//! the current thread, so a plugin runs unchanged under `cargo test`.
 
 /// Logging, annotations, grouping and progress (`tollgate:plugin/log`). Text is neutralised by
 /// the host: a plugin cannot issue workflow commands.
@@ -24,23 +10,23 @@ pub mod log {
 
     /// Log a line at a level.
     pub fn log(level: Level, message: &str) {
-        route!(log::log(level, message))
+        crate::backend::log::log(level, message)
     }
     /// An annotation attached to a file location (shown on the PR diff under Actions).
     pub fn annotate(level: Level, message: &str, location: &Location) {
-        route!(log::annotate(level, message, location))
+        crate::backend::log::annotate(level, message, location)
     }
     /// Start a collapsible group of log lines; groups do not nest.
     pub fn group_start(title: &str) {
-        route!(log::group_start(title))
+        crate::backend::log::group_start(title)
     }
     /// End the current group.
     pub fn group_end() {
-        route!(log::group_end())
+        crate::backend::log::group_end()
     }
     /// Progress of a long wait, e.g. `waiting for lock (30s of 5m)`; `fraction` in 0..=1.
     pub fn progress(message: &str, fraction: Option<f32>) {
-        route!(log::progress(message, fraction))
+        crate::backend::log::progress(message, fraction)
     }
 }
 
@@ -48,7 +34,7 @@ pub mod log {
 pub mod outputs {
     /// Set an output; a later call for the same name replaces the value.
     pub fn set(name: &str, value: &str) -> Result<(), String> {
-        route!(outputs::set(name, value))
+        crate::backend::outputs::set(name, value)
     }
 }
 
@@ -56,7 +42,7 @@ pub mod outputs {
 pub mod summary {
     /// Append Markdown; the host caps the total at GitHub's 1 MiB and says so when it does.
     pub fn append(markdown: &str) -> Result<(), String> {
-        route!(summary::append(markdown))
+        crate::backend::summary::append(markdown)
     }
 }
 
@@ -65,7 +51,7 @@ pub mod summary {
 pub mod secrets {
     /// The secret's value; an error names the missing grant when it was not granted.
     pub fn get(name: &str) -> Result<String, String> {
-        route!(secrets::get(name))
+        crate::backend::secrets::get(name)
     }
 }
 
@@ -76,7 +62,7 @@ pub mod tls {
     /// Connect to `https://host[:port]` (must be a granted origin), complete a verified TLS
     /// handshake and return the leaf certificate.
     pub fn peer_certificate(origin: &str) -> Result<Certificate, String> {
-        route!(tls::peer_certificate(origin))
+        crate::backend::tls::peer_certificate(origin)
     }
 }
 
@@ -86,11 +72,11 @@ pub mod artifacts {
 
     /// Store bytes under a name; returns their digest (`sha256:<hex>`).
     pub fn put(name: &str, media_type: &str, data: &[u8]) -> Result<String, ArtifactError> {
-        route!(artifacts::put(name, media_type, data))
+        crate::backend::artifacts::put(name, media_type, data)
     }
     /// Fetch an artifact by name or digest; the host verifies digest and signature first.
     pub fn get(reference: &str) -> Result<Artifact, ArtifactError> {
-        route!(artifacts::get(reference))
+        crate::backend::artifacts::get(reference)
     }
 }
 
@@ -101,31 +87,31 @@ pub mod github {
 
     /// The pull request by number.
     pub fn get_pull_request(number: u64) -> Result<PullRequest, GithubError> {
-        route!(github::get_pull_request(number))
+        crate::backend::github::get_pull_request(number)
     }
     /// Every comment on an issue or pull request (the host follows pagination).
     pub fn list_comments(issue: u64) -> Result<Vec<Comment>, GithubError> {
-        route!(github::list_comments(issue))
+        crate::backend::github::list_comments(issue)
     }
     /// Comment on an issue or pull request.
     pub fn create_comment(issue: u64, body: &str) -> Result<Comment, GithubError> {
-        route!(github::create_comment(issue, body))
+        crate::backend::github::create_comment(issue, body)
     }
     /// Replace a comment's body.
     pub fn update_comment(id: u64, body: &str) -> Result<Comment, GithubError> {
-        route!(github::update_comment(id, body))
+        crate::backend::github::update_comment(id, body)
     }
     /// Delete a comment.
     pub fn delete_comment(id: u64) -> Result<(), GithubError> {
-        route!(github::delete_comment(id))
+        crate::backend::github::delete_comment(id)
     }
     /// Issues with every one of these labels, in the given state (`open`, `closed`, `all`).
     pub fn find_issues(labels: &[String], state: &str) -> Result<Vec<Issue>, GithubError> {
-        route!(github::find_issues(labels, state))
+        crate::backend::github::find_issues(labels, state)
     }
     /// Open an issue.
     pub fn create_issue(title: &str, body: &str, labels: &[String]) -> Result<Issue, GithubError> {
-        route!(github::create_issue(title, body, labels))
+        crate::backend::github::create_issue(title, body, labels)
     }
     /// Change title, body or state (`open`/`closed`); `None` keeps the current value.
     pub fn update_issue(
@@ -134,31 +120,31 @@ pub mod github {
         body: Option<&str>,
         state: Option<&str>,
     ) -> Result<Issue, GithubError> {
-        route!(github::update_issue(number, title, body, state))
+        crate::backend::github::update_issue(number, title, body, state)
     }
     /// Create a ref atomically: `conflict` when it already exists.
     pub fn create_ref(name: &str, sha: &str) -> Result<GitRef, GithubError> {
-        route!(github::create_ref(name, sha))
+        crate::backend::github::create_ref(name, sha)
     }
     /// A ref by full name, e.g. `refs/tollgate/locks/us-east`.
     pub fn get_ref(name: &str) -> Result<GitRef, GithubError> {
-        route!(github::get_ref(name))
+        crate::backend::github::get_ref(name)
     }
     /// Move a ref; without `force` only a fast-forward is accepted (a compare-and-swap).
     pub fn update_ref(name: &str, sha: &str, force: bool) -> Result<GitRef, GithubError> {
-        route!(github::update_ref(name, sha, force))
+        crate::backend::github::update_ref(name, sha, force)
     }
     /// Create a commit with the empty tree (or `tree`) and these parents.
     pub fn create_commit(message: &str, tree: Option<&str>, parents: &[String]) -> Result<Commit, GithubError> {
-        route!(github::create_commit(message, tree, parents))
+        crate::backend::github::create_commit(message, tree, parents)
     }
     /// A commit by SHA.
     pub fn get_commit(sha: &str) -> Result<Commit, GithubError> {
-        route!(github::get_commit(sha))
+        crate::backend::github::get_commit(sha)
     }
     /// Delete a ref.
     pub fn delete_ref(name: &str) -> Result<(), GithubError> {
-        route!(github::delete_ref(name))
+        crate::backend::github::delete_ref(name)
     }
 }
 
