@@ -183,10 +183,10 @@ async fn an_invalid_file_is_refused_whole_with_positions_before_anything_runs() 
     assert!(!dir.path().join("ran").exists(), "nothing ran");
 }
 
-/// Copy the example's Terraform root module and pipelines into a scratch directory.
+/// Copy the seed example's offline Terraform root module and pipelines into a scratch directory.
 fn terraform_example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let example = workspace_root().join("examples/terraform-multi-region");
+    let example = workspace_root().join("examples/gitops-terraform/offline");
     std::fs::create_dir(dir.path().join("infra")).unwrap();
     std::fs::copy(example.join("infra/main.tf"), dir.path().join("infra/main.tf")).unwrap();
     for f in ["plan.pipeline.yml", "apply.pipeline.yml", "drift.pipeline.yml"] {

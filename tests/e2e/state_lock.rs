@@ -578,9 +578,9 @@ async fn a_clock_skewed_contender_never_takes_a_live_lease() {
     }
 }
 
-/// `examples/terraform-multi-region/run.sh` with this binary, its output going to `log`.
+/// `examples/gitops-terraform/run.sh` with this binary, its output going to `log`.
 fn seed_flow(log: &Path) -> tokio::process::Command {
-    let script = crate::guests::workspace_root().join("examples/terraform-multi-region/run.sh");
+    let script = crate::guests::workspace_root().join("examples/gitops-terraform/run.sh");
     let mut cmd = tokio::process::Command::new("bash");
     cmd.arg(script)
         .env("TOLLGATE_BIN", env!("CARGO_BIN_EXE_tollgate"))

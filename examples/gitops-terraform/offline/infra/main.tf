@@ -1,6 +1,6 @@
 # A region's stack, built only from Terraform's built-in `terraform_data` resource so the
-# example plans and applies anywhere, with no provider downloads. The provider-based
-# variant (AWS) is described in ../README.md.
+# example plans and applies anywhere, with no provider downloads (../../run.sh). The AWS
+# stack the workflows apply, with its S3 backend, is ../../infra/main.tf.
 terraform {
   required_version = ">= 1.5"
   backend "local" {}

@@ -4,6 +4,11 @@
 # (trusting only the public key), and release the lock — also when a step fails or the run
 # is interrupted. Works in a scratch copy so the repository stays clean.
 #
+# Offline: no cloud, no GitHub, no act. The stack is offline/infra (terraform's built-in
+# `terraform_data`, the local backend), the pipelines are offline/*.pipeline.yml, the lock is
+# state-lock's file backend. The workflows and their pipelines (S3, DynamoDB) run under act
+# with run-under-act.sh.
+#
 # TOLLGATE_BIN uses a tollgate binary you already have instead of building one.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,8 +24,7 @@ work="$(mktemp -d)"
 mkdir -p "$work/locks"
 regions=(us-east eu-west ap-south)
 
-# The lock: state-lock's file backend here (GitHub runs use its github backend, see
-# .github/workflows/terraform.yml). Whatever happens, held locks are released on exit.
+# The lock, in the file backend. Whatever happens, held locks are released on exit.
 lock() {
   "$tollgate" run state-lock --allow-write "$work/locks" --with backend=file --with "path=$work/locks" \
     --with "key=infra/$1" --with "operation=$2" "${@:3}"
@@ -35,7 +39,7 @@ release_all() {
 trap release_all EXIT
 trap 'exit 130' INT TERM
 
-cp -r "$here/infra" "$here/plan.pipeline.yml" "$here/apply.pipeline.yml" "$work/"
+cp -r "$here/offline/infra" "$here/offline/plan.pipeline.yml" "$here/offline/apply.pipeline.yml" "$work/"
 cd "$work"
 : > terraformrc
 export TF_CLI_CONFIG_FILE="$work/terraformrc" CHECKPOINT_DISABLE=1
