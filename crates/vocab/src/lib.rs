@@ -1,7 +1,8 @@
 //! Tollgate's vocabularies, each spelled once: what an origin, a GitHub permission, a duration, a size and a
-//! secret name are, the default limits, and the addresses a plugin may never reach; and the rules of the
-//! plugin contract the host and the SDK's `MockHost` both apply: what `describe` may declare ([`plugin`]), the
-//! kinds of input values ([`input`]), and the words for a missing grant ([`grant`]).
+//! secret name are, the default limits, what a step may write ([`limits`]), and the addresses a plugin may
+//! never reach; and the rules of the plugin contract the host and the SDK's `MockHost` both apply: what
+//! `describe` may declare ([`plugin`]), the kinds of input values ([`input`]), and the words for a missing
+//! grant ([`grant`]).
 //!
 //! The pipeline loader, the command line, the action inputs and the sandbox all parse through this crate, so
 //! a value a dry run accepts is a value the run accepts. Every refusal is an [`Invalid`] that says what was
@@ -20,6 +21,7 @@ mod error;
 pub mod github;
 pub mod grant;
 pub mod input;
+pub mod limits;
 pub mod origin;
 pub mod plugin;
 pub mod secret;
