@@ -51,30 +51,14 @@ fn kind(kind: ValueKind) -> Kind {
 
 /// The host's checks of what `describe` returned.
 pub fn validate_info(info: &PluginInfo) -> Result<(), PluginError> {
-    let declared = Declared {
-        name: &info.name,
-        version: &info.version,
-        summary: &info.summary,
-        inputs: info
-            .inputs
+    let declared = Declared::new(
+        [&info.name, &info.version, &info.summary].map(String::as_str),
+        info.inputs
             .iter()
-            .map(|i| Field {
-                name: &i.name,
-                doc: &i.doc,
-                default: i.default.as_deref(),
-            })
-            .collect(),
-        outputs: info
-            .outputs
-            .iter()
-            .map(|o| Field {
-                name: &o.name,
-                doc: &o.doc,
-                default: None,
-            })
-            .collect(),
-        reasons: info.capabilities.iter().map(|c| c.reason.as_str()).collect(),
-    };
+            .map(|i| Field::input(&i.name, &i.doc, i.default.as_deref())),
+        info.outputs.iter().map(|o| Field::output(&o.name, &o.doc)),
+        info.capabilities.iter().map(|c| c.reason.as_str()),
+    );
     plugin::check_declared(&declared).map_err(|reason| invalid_plugin(&info.name, &reason))
 }
 
