@@ -2,7 +2,7 @@
 
 use super::policy::{self, Effective, Grants};
 use super::{
-    Annotation, Artifact, Certificate, GithubAnswer, GithubCall, MockHost, MockRequest, MockResponse, Outcome, sha256,
+    Annotation, Artifact, Certificate, GithubAnswer, GithubCall, MockHost, MockRequest, MockResponse, Outcome,
 };
 use crate::http::{HttpError, Response};
 use crate::{Level, Location, Plugin, PluginError, RunReport, StepContext};
@@ -399,6 +399,12 @@ pub mod tls {
 pub mod artifacts {
     use super::*;
     use crate::imports::artifacts::ArtifactError;
+    use sha2::{Digest, Sha256};
+
+    /// `sha256:<hex>` of `data`, the digest the host gives an artifact.
+    pub(in crate::testing) fn digest(data: &[u8]) -> String {
+        format!("sha256:{:x}", Sha256::digest(data))
+    }
 
     fn store(s: &mut State) -> Result<&mut Vec<Artifact>, ArtifactError> {
         s.store.as_mut().ok_or_else(|| {
@@ -427,7 +433,7 @@ pub mod artifacts {
             let artifact = Artifact {
                 name: name.to_string(),
                 media_type: media_type.to_string(),
-                digest: sha256::digest(data),
+                digest: digest(data),
                 data: data.to_vec(),
             };
             store(s)?.push(artifact.clone());
