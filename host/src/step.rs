@@ -98,30 +98,14 @@ pub use tollgate_vocab::plugin::{MAX_DECLARED, MAX_DEFAULT, MAX_DOC, MAX_NAME, R
 /// (`tollgate_vocab::plugin`, which the SDK's `MockHost` checks with too).
 fn validate_info(plugin: &str, info: &PluginInfo) -> Result<()> {
     use tollgate_vocab::plugin::{Declared, Field, check_declared};
-    let declared = Declared {
-        name: &info.name,
-        version: &info.version,
-        summary: &info.summary,
-        inputs: info
-            .inputs
+    let declared = Declared::new(
+        [&info.name, &info.version, &info.summary].map(String::as_str),
+        info.inputs
             .iter()
-            .map(|i| Field {
-                name: &i.name,
-                doc: &i.doc,
-                default: i.default.as_deref(),
-            })
-            .collect(),
-        outputs: info
-            .outputs
-            .iter()
-            .map(|o| Field {
-                name: &o.name,
-                doc: &o.doc,
-                default: None,
-            })
-            .collect(),
-        reasons: info.capabilities.iter().map(|c| c.reason.as_str()).collect(),
-    };
+            .map(|i| Field::input(&i.name, &i.doc, i.default.as_deref())),
+        info.outputs.iter().map(|o| Field::output(&o.name, &o.doc)),
+        info.capabilities.iter().map(|c| c.reason.as_str()),
+    );
     check_declared(&declared).map_err(|reason| Error::InvalidPlugin {
         plugin: plugin.to_string(),
         reason,

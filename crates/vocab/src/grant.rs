@@ -97,8 +97,19 @@ pub struct Asked<'a> {
     pub optional: bool,
 }
 
+impl<'a> Asked<'a> {
+    /// A request for `capability`, for `reason`; `optional` when the plugin copes without it.
+    pub fn new(capability: Request<'a>, reason: &'a str, optional: bool) -> Self {
+        Asked {
+            capability,
+            reason,
+            optional,
+        }
+    }
+}
+
 /// What the step grants, as far as the intersection needs to know.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Offered<'a> {
     /// Granted origin patterns.
     pub net: &'a [OriginPattern],
@@ -107,9 +118,33 @@ pub struct Offered<'a> {
     /// Whether a writable directory is granted.
     pub writable_dir: bool,
     /// Granted secret names.
-    pub secrets: &'a [&'a str],
+    pub secrets: Vec<&'a str>,
     /// Granted GitHub permissions.
-    pub github: &'a [GithubPermission],
+    pub github: Vec<GithubPermission>,
+}
+
+impl<'a> Offered<'a> {
+    /// What a step grants: origin patterns, whether each granted directory is writable, secret names and GitHub
+    /// permissions.
+    pub fn new(
+        net: &'a [OriginPattern],
+        writable_dirs: impl IntoIterator<Item = bool>,
+        secrets: impl IntoIterator<Item = &'a str>,
+        github: impl IntoIterator<Item = GithubPermission>,
+    ) -> Self {
+        let (mut any_dir, mut writable_dir) = (false, false);
+        for writable in writable_dirs {
+            any_dir = true;
+            writable_dir |= writable;
+        }
+        Offered {
+            net,
+            any_dir,
+            writable_dir,
+            secrets: secrets.into_iter().collect(),
+            github: github.into_iter().collect(),
+        }
+    }
 }
 
 /// The intersection of requests and grants: deny by default.

@@ -1,7 +1,8 @@
 //! Tollgate's vocabularies, each spelled once, and the rules of the plugin contract.
 //!
 //! - Words: what an origin, a GitHub permission, a duration, a size and a secret name are,
-//!   the default limits, and the addresses a plugin may never reach.
+//!   the default limits, what a step may write ([`limits`]), and the addresses a plugin
+//!   may never reach.
 //! - Contract rules the host and the SDK's `MockHost` both apply: what `describe` may
 //!   declare ([`plugin`]), the kinds of input values ([`input`]), the words for a missing
 //!   grant ([`grant`]).
@@ -23,6 +24,7 @@ mod error;
 pub mod github;
 pub mod grant;
 pub mod input;
+pub mod limits;
 pub mod origin;
 pub mod plugin;
 pub mod secret;

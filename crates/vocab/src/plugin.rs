@@ -45,6 +45,22 @@ pub struct Field<'a> {
     pub default: Option<&'a str>,
 }
 
+impl<'a> Field<'a> {
+    /// An input: its name, doc and default (JSON text).
+    pub fn input(name: &'a str, doc: &'a str, default: Option<&'a str>) -> Self {
+        Field { name, doc, default }
+    }
+
+    /// An output: its name and doc.
+    pub fn output(name: &'a str, doc: &'a str) -> Self {
+        Field {
+            name,
+            doc,
+            default: None,
+        }
+    }
+}
+
 /// What `describe` returned, in the parts the host checks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Declared<'a> {
@@ -60,6 +76,26 @@ pub struct Declared<'a> {
     pub outputs: Vec<Field<'a>>,
     /// The reason of each capability request, in declaration order.
     pub reasons: Vec<&'a str>,
+}
+
+impl<'a> Declared<'a> {
+    /// What `describe` returned, from its `[name, version, summary]`, its inputs and outputs, and the reason of
+    /// each capability request: the host and the `MockHost` each hold it in their own WIT bindings' types.
+    pub fn new(
+        [name, version, summary]: [&'a str; 3],
+        inputs: impl IntoIterator<Item = Field<'a>>,
+        outputs: impl IntoIterator<Item = Field<'a>>,
+        reasons: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        Declared {
+            name,
+            version,
+            summary,
+            inputs: inputs.into_iter().collect(),
+            outputs: outputs.into_iter().collect(),
+            reasons: reasons.into_iter().collect(),
+        }
+    }
 }
 
 /// Check what `describe` returned. The error is the reason why the plugin is not valid ([`invalid`]).
@@ -140,22 +176,12 @@ mod tests {
     use super::*;
 
     fn info<'a>() -> Declared<'a> {
-        Declared {
-            name: "ping",
-            version: "1.0.0+build_1",
-            summary: "Ping.",
-            inputs: vec![Field {
-                name: "url",
-                doc: "What to ping.",
-                default: Some("\"https://example.com\""),
-            }],
-            outputs: vec![Field {
-                name: "latency-ms",
-                doc: "How long it took.",
-                default: None,
-            }],
-            reasons: vec!["to ping"],
-        }
+        Declared::new(
+            ["ping", "1.0.0+build_1", "Ping."],
+            [Field::input("url", "What to ping.", Some("\"https://example.com\""))],
+            [Field::output("latency-ms", "How long it took.")],
+            ["to ping"],
+        )
     }
 
     #[test]

@@ -169,7 +169,7 @@ fn write_runner_files(
         && !summary.is_empty()
     {
         let mut summary = neutralise_block(&summary);
-        let max = crate::sandbox::imports::MAX_SUMMARY_BYTES;
+        let max = tollgate_vocab::limits::MAX_SUMMARY_BYTES;
         if summary.len() > max {
             let limit = max - SUMMARY_CUT_NOTE.len();
             let cut = (0..=limit).rev().find(|i| summary.is_char_boundary(*i)).unwrap_or(0);

@@ -172,32 +172,30 @@ impl Effective {
     }
 }
 
+/// The vocabulary's request for the WIT's capability.
+fn request(capability: &Capability) -> Request<'_> {
+    match capability {
+        Capability::Net(pattern) => Request::Net(pattern),
+        Capability::Read => Request::Read,
+        Capability::Write => Request::Write,
+        Capability::Secret(name) => Request::Secret(name),
+        Capability::Github(p) => Request::Github(from_wit(*p)),
+    }
+}
+
 /// Intersect `grants` with `requests` (the rule is `tollgate_vocab::grant::intersect`); a
 /// required request without a grant is an error.
 pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) -> Result<Effective> {
     let asked: Vec<Asked<'_>> = requests
         .iter()
-        .map(|r| Asked {
-            capability: match &r.capability {
-                Capability::Net(pattern) => Request::Net(pattern),
-                Capability::Read => Request::Read,
-                Capability::Write => Request::Write,
-                Capability::Secret(name) => Request::Secret(name),
-                Capability::Github(p) => Request::Github(from_wit(*p)),
-            },
-            reason: &r.reason,
-            optional: r.optional,
-        })
+        .map(|r| Asked::new(request(&r.capability), &r.reason, r.optional))
         .collect();
-    let secrets: Vec<&str> = grants.secrets.iter().map(String::as_str).collect();
-    let github: Vec<_> = grants.github.iter().map(|p| from_wit(*p)).collect();
-    let offered = Offered {
-        net: &grants.net,
-        any_dir: !grants.dirs.is_empty(),
-        writable_dir: grants.dirs.iter().any(|d| d.writable),
-        secrets: &secrets,
-        github: &github,
-    };
+    let offered = Offered::new(
+        &grants.net,
+        grants.dirs.iter().map(|d| d.writable),
+        grants.secrets.iter().map(String::as_str),
+        grants.github.iter().map(|p| from_wit(*p)),
+    );
     let both = tollgate_vocab::grant::intersect(&asked, &offered).map_err(|refused| match refused {
         Refused::MalformedOrigin(e) => Error::InvalidPlugin {
             plugin: plugin.to_string(),

@@ -11,13 +11,12 @@ use tollgate_sdk::{
     TypedOutputs, invalid_input, request,
 };
 use tollgate_tfplan::Plan;
+use tollgate_vocab::limits::MAX_SUMMARY_BYTES;
 
 /// What the `plan` input must name, for error messages.
 const PLAN_JSON: &str = "the JSON from `terraform show -json tfplan`";
 /// The largest plan file read (a 2,000-resource plan is about 3 MB).
 const MAX_PLAN_BYTES: u64 = 256 << 20;
-/// The step summary's cap (the host's is 1 MiB).
-const SUMMARY_LIMIT: usize = 1 << 20;
 
 /// The plugin.
 pub struct DriftCheck;
@@ -144,7 +143,7 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
         run_link: link.clone(),
     };
 
-    let summary = plan.scrub(&report::render(&report, &opts, SUMMARY_LIMIT));
+    let summary = plan.scrub(&report::render(&report, &opts, MAX_SUMMARY_BYTES));
     tollgate_sdk::append_summary(&summary);
     let marker_len = issue::marker(workspace, &digest).len() + 1;
     let body = plan.scrub(&report::render(&report, &opts, ISSUE_LIMIT - marker_len - 64));

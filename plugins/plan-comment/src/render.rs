@@ -19,8 +19,10 @@ use tollgate_tfplan::{
 /// GitHub refuses a comment body longer than this many characters. The renderer measures
 /// UTF-8 bytes, which are never fewer than characters (or UTF-16 units).
 pub const COMMENT_LIMIT: usize = 65_536;
-/// What the step summary takes from one step (the host caps it at 1 MiB).
-pub const SUMMARY_LIMIT: usize = 1_000_000;
+/// What the step summary takes from one step: a round 1 MB, kept below the host's cap because the host
+/// masks secrets before it measures (`***` outgrows a shorter secret) and drops an append that then passes
+/// the cap whole, plan and cut notice alike.
+pub const SUMMARY_LIMIT: usize = tollgate_vocab::limits::MAX_SUMMARY_BYTES - 48_576;
 /// Room kept for the notice that says what was left out.
 const NOTICE_RESERVE: usize = 2_048;
 /// Destroy and replace warnings listed by name at the top.

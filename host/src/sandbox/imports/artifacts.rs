@@ -3,12 +3,7 @@
 use super::StepIo;
 use crate::artifacts::StepArtifacts;
 use crate::bindings::tollgate::plugin::artifacts;
-
-/// Largest artifact a plugin may store.
-pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
-/// All artifacts one step may store together (disk, and the host memory each `put`
-/// copies out of the guest).
-pub const MAX_ARTIFACTS_TOTAL: usize = 512 << 20;
+use tollgate_vocab::limits::{MAX_ARTIFACT_BYTES, MAX_ARTIFACTS_TOTAL};
 
 fn artifact_error(error: tollgate_attest::Error) -> artifacts::ArtifactError {
     use tollgate_attest::Error as E;

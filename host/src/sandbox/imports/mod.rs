@@ -10,8 +10,6 @@ mod secrets;
 mod summary;
 mod tls;
 
-pub use artifacts::{MAX_ARTIFACT_BYTES, MAX_ARTIFACTS_TOTAL};
-
 use crate::artifacts::StepArtifacts;
 use crate::bindings::tollgate::plugin::types;
 use crate::events::{Event, Sink};
@@ -19,18 +17,7 @@ use crate::github::{Client, GithubConfig, GithubError};
 use crate::sandbox::net::NetPolicy;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-
-/// Log text a step may write before further lines are dropped.
-pub const MAX_LOG_BYTES: usize = 4 << 20;
-/// What each log event costs against [`MAX_LOG_BYTES`] besides its text: the prefix or
-/// workflow command the printer adds around it.
-const LINE_COST: usize = 64;
-/// Size of one output value.
-pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
-/// All outputs of a step together.
-pub const MAX_OUTPUTS_TOTAL: usize = 4 << 20;
-/// GitHub's cap on one step's summary.
-pub const MAX_SUMMARY_BYTES: usize = 1 << 20;
+use tollgate_vocab::limits::{LOG_LINE_COST, MAX_LOG_BYTES};
 
 /// Replaces secret values with `***` in plugin text.
 #[derive(Debug, Clone, Default)]
@@ -62,7 +49,8 @@ pub struct Produced {
     pub outputs: BTreeMap<String, String>,
     /// The step summary's Markdown, masked.
     pub summary: String,
-    /// Whether part of the summary was dropped for exceeding [`MAX_SUMMARY_BYTES`].
+    /// Whether part of the summary was dropped for exceeding the step summary cap
+    /// ([`tollgate_vocab::limits::MAX_SUMMARY_BYTES`]).
     pub summary_truncated: bool,
     /// Whether log text was dropped for exceeding [`MAX_LOG_BYTES`].
     pub log_truncated: bool,
@@ -132,7 +120,7 @@ impl StepIo {
         if self.produced.log_truncated {
             return false;
         }
-        self.log_bytes += bytes + LINE_COST;
+        self.log_bytes += bytes + LOG_LINE_COST;
         if self.log_bytes > MAX_LOG_BYTES {
             self.produced.log_truncated = true;
             self.sink.emit(Event::host_warning(format!(

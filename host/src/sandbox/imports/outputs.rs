@@ -1,7 +1,8 @@
 //! `tollgate:plugin/outputs`: only declared names, capped in size one by one and together.
 
-use super::{MAX_OUTPUT_BYTES, MAX_OUTPUTS_TOTAL, StepIo};
+use super::StepIo;
 use crate::bindings::tollgate::plugin::outputs;
+use tollgate_vocab::limits::{MAX_OUTPUT_BYTES, MAX_OUTPUTS_TOTAL};
 
 impl outputs::Host for StepIo {
     fn set(&mut self, name: String, value: String) -> Result<(), String> {

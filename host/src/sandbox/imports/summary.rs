@@ -1,7 +1,8 @@
 //! `tollgate:plugin/summary`: Markdown, masked, capped at GitHub's 1 MiB.
 
-use super::{MAX_SUMMARY_BYTES, StepIo};
+use super::StepIo;
 use crate::bindings::tollgate::plugin::summary;
+use tollgate_vocab::limits::MAX_SUMMARY_BYTES;
 
 impl summary::Host for StepIo {
     fn append(&mut self, markdown: String) -> Result<(), String> {

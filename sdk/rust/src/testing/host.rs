@@ -2,20 +2,17 @@
 
 use super::policy::{self, Effective, Grants};
 use super::{
-    Annotation, Artifact, Certificate, GithubAnswer, GithubCall, MockHost, MockRequest, MockResponse, Outcome, sha256,
+    Annotation, Artifact, Certificate, GithubAnswer, GithubCall, MockHost, MockRequest, MockResponse, Outcome,
 };
 use crate::exchange::{HttpError, Response};
 use crate::{Level, Location, Plugin, PluginError, RunReport, StepContext};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use tollgate_vocab::OriginPattern;
-
-const MAX_LOG_BYTES: usize = 4 << 20;
-const MAX_OUTPUT_BYTES: usize = 1 << 20;
-const MAX_OUTPUTS_TOTAL: usize = 4 << 20;
-const MAX_SUMMARY_BYTES: usize = 1 << 20;
-const MAX_ARTIFACT_BYTES: usize = 256 << 20;
-const MAX_ARTIFACTS_TOTAL: usize = 512 << 20;
+use tollgate_vocab::limits::{
+    LOG_LINE_COST, MAX_ARTIFACT_BYTES, MAX_ARTIFACTS_TOTAL, MAX_LOG_BYTES, MAX_OUTPUT_BYTES, MAX_OUTPUTS_TOTAL,
+    MAX_SUMMARY_BYTES,
+};
 
 const NOT_RUNNING: &str = "no MockHost is running: call this plugin through tollgate_sdk::testing::MockHost::run";
 
@@ -71,12 +68,13 @@ impl State {
         if self.log_truncated {
             return false;
         }
-        self.log_bytes += text.len() + 64;
+        self.log_bytes += text.len() + LOG_LINE_COST;
         if self.log_bytes > MAX_LOG_BYTES {
             self.log_truncated = true;
-            self.out
-                .host_notices
-                .push("the step's log passed its 4 MiB budget; later log lines were dropped".into());
+            self.out.host_notices.push(format!(
+                "the step's log passed its {} MiB budget; later log lines were dropped",
+                MAX_LOG_BYTES >> 20
+            ));
             return false;
         }
         true
@@ -411,6 +409,12 @@ pub mod tls {
 pub mod artifacts {
     use super::*;
     use crate::bindings::tollgate::plugin::artifacts::ArtifactError;
+    use sha2::{Digest, Sha256};
+
+    /// `sha256:<hex>` of `data`, the digest the host gives an artifact.
+    pub(in crate::testing) fn digest(data: &[u8]) -> String {
+        format!("sha256:{:x}", Sha256::digest(data))
+    }
 
     fn store(s: &mut State) -> Result<&mut Vec<Artifact>, ArtifactError> {
         s.store.as_mut().ok_or_else(|| {
@@ -439,7 +443,7 @@ pub mod artifacts {
             let artifact = Artifact {
                 name: name.to_string(),
                 media_type: media_type.to_string(),
-                digest: sha256::digest(data),
+                digest: digest(data),
                 data: data.to_vec(),
             };
             store(s)?.push(artifact.clone());

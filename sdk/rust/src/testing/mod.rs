@@ -84,7 +84,6 @@
 mod github;
 pub(crate) mod host;
 mod policy;
-mod sha256;
 
 use crate::exchange::{HttpError, Method};
 use crate::{GithubPermission, Level, Location, PluginError, RunReport, StepContext};
@@ -236,7 +235,7 @@ impl MockHost {
         let artifact = Artifact {
             name: name.to_string(),
             media_type: media_type.to_string(),
-            digest: sha256::digest(&data),
+            digest: host::artifacts::digest(&data),
             data,
         };
         self.artifacts.get_or_insert_with(Vec::new).push(artifact);

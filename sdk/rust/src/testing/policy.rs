@@ -51,30 +51,14 @@ fn kind(kind: ValueKind) -> Kind {
 
 /// The host's checks of what `describe` returned.
 pub fn validate_info(info: &PluginInfo) -> Result<(), PluginError> {
-    let declared = Declared {
-        name: &info.name,
-        version: &info.version,
-        summary: &info.summary,
-        inputs: info
-            .inputs
+    let declared = Declared::new(
+        [&info.name, &info.version, &info.summary].map(String::as_str),
+        info.inputs
             .iter()
-            .map(|i| Field {
-                name: &i.name,
-                doc: &i.doc,
-                default: i.default.as_deref(),
-            })
-            .collect(),
-        outputs: info
-            .outputs
-            .iter()
-            .map(|o| Field {
-                name: &o.name,
-                doc: &o.doc,
-                default: None,
-            })
-            .collect(),
-        reasons: info.capabilities.iter().map(|c| c.reason.as_str()).collect(),
-    };
+            .map(|i| Field::input(&i.name, &i.doc, i.default.as_deref())),
+        info.outputs.iter().map(|o| Field::output(&o.name, &o.doc)),
+        info.capabilities.iter().map(|c| c.reason.as_str()),
+    );
     plugin::check_declared(&declared).map_err(|reason| invalid_plugin(&info.name, &reason))
 }
 
@@ -172,6 +156,17 @@ pub struct Grants<'a> {
     pub dirs: &'a [(String, bool)],
 }
 
+/// The vocabulary's request for the WIT's capability.
+fn request(capability: &Capability) -> Request<'_> {
+    match capability {
+        Capability::Net(pattern) => Request::Net(pattern),
+        Capability::Read => Request::Read,
+        Capability::Write => Request::Write,
+        Capability::Secret(name) => Request::Secret(name),
+        Capability::Github(p) => Request::Github(github(*p)),
+    }
+}
+
 /// The host's `intersect` (`tollgate_vocab::grant::intersect`): a required request without a
 /// grant is an error naming the grant.
 pub fn intersect(info: &PluginInfo, grants: &Grants<'_>) -> Result<Effective, PluginError> {
@@ -179,27 +174,14 @@ pub fn intersect(info: &PluginInfo, grants: &Grants<'_>) -> Result<Effective, Pl
     let asked: Vec<Asked<'_>> = info
         .capabilities
         .iter()
-        .map(|r| Asked {
-            capability: match &r.capability {
-                Capability::Net(pattern) => Request::Net(pattern),
-                Capability::Read => Request::Read,
-                Capability::Write => Request::Write,
-                Capability::Secret(name) => Request::Secret(name),
-                Capability::Github(p) => Request::Github(github(*p)),
-            },
-            reason: &r.reason,
-            optional: r.optional,
-        })
+        .map(|r| Asked::new(request(&r.capability), &r.reason, r.optional))
         .collect();
-    let secrets: Vec<&str> = grants.secrets.keys().map(String::as_str).collect();
-    let github_grants: Vec<_> = grants.github.iter().map(|p| github(*p)).collect();
-    let offered = Offered {
-        net: &grants.net,
-        any_dir: !grants.dirs.is_empty(),
-        writable_dir: grants.dirs.iter().any(|(_, w)| *w),
-        secrets: &secrets,
-        github: &github_grants,
-    };
+    let offered = Offered::new(
+        &grants.net,
+        grants.dirs.iter().map(|(_, writable)| *writable),
+        grants.secrets.keys().map(String::as_str),
+        grants.github.iter().map(|p| github(*p)),
+    );
     let both = tollgate_vocab::grant::intersect(&asked, &offered).map_err(|refused| match refused {
         Refused::MalformedOrigin(e) => invalid_plugin(plugin, &plugin::malformed_origin(&e)),
         Refused::Missing {
