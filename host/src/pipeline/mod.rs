@@ -6,9 +6,11 @@
 //! executes. Results are kept per step (and per fan-out item) for expressions and the report.
 //! It does not print: each step reports to a [`Sink`] from [`PipelineEnv::sinks`].
 
+mod authored;
 mod dry_run;
 mod shell;
 
+use authored::{authored_part, matrix_authored};
 pub use dry_run::dry_run;
 use shell::{parse_outputs, shell, tempfile_path};
 
@@ -148,7 +150,7 @@ struct Scope {
     steps: Map<String, Value>,
     matrix: Map<String, Value>,
     /// Some matrix item in scope came from something other than the author's words
-    /// (`steps.*`, `env.*`): `matrix.*` then grants nothing (see [`author_written`]).
+    /// (`steps.*`, `env.*`): `matrix.*` then grants nothing (see [`authored`]).
     matrix_computed: bool,
     /// Rendered environment for `run` steps.
     env: BTreeMap<String, String>,
@@ -739,59 +741,6 @@ fn item_label(item: &Map<String, Value>) -> String {
         })
         .collect::<Vec<_>>()
         .join("-")
-}
-
-/// Whether a `with:` value is the workflow author's own words: literals, and expressions
-/// over `inputs` (and `matrix`, when the matrix is itself the author's). A value built from
-/// `steps.*` or `env.*` may carry what a plugin or command printed, so it must not grant.
-fn author_written(template: &tollgate_pipeline::ValueTemplate, matrix_authored: bool) -> bool {
-    use tollgate_pipeline::ValueTemplate as V;
-    match template {
-        V::Null | V::Bool(_) | V::Number(_) => true,
-        V::String(t) => t.expressions().all(|(expr, _)| authored_expr(expr, matrix_authored)),
-        V::Array(items) => items.iter().all(|v| author_written(v, matrix_authored)),
-        V::Object(map) => map.values().all(|v| author_written(v, matrix_authored)),
-    }
-}
-
-/// The template evaluated with every string that is not [`author_written`] replaced by
-/// null: the part of a `with:` value that may grant.
-fn authored_part(
-    template: &tollgate_pipeline::ValueTemplate,
-    matrix_authored: bool,
-    ctx: &StaticContext,
-) -> std::result::Result<Value, tollgate_pipeline::EvalError> {
-    use tollgate_pipeline::ValueTemplate as V;
-    Ok(match template {
-        V::String(t) if author_written(template, matrix_authored) => t.eval(ctx)?,
-        V::String(_) => Value::Null,
-        V::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| authored_part(v, matrix_authored, ctx))
-                .collect::<std::result::Result<_, _>>()?,
-        ),
-        V::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), authored_part(v, matrix_authored, ctx)?)))
-                .collect::<std::result::Result<_, tollgate_pipeline::EvalError>>()?,
-        ),
-        scalar => scalar.eval(ctx)?,
-    })
-}
-
-fn authored_expr(expr: &tollgate_pipeline::Expr, matrix_authored: bool) -> bool {
-    expr.references()
-        .iter()
-        .all(|r| r.root == "inputs" || (matrix_authored && r.root == "matrix"))
-}
-
-/// Whether a matrix's items are the author's words (see [`author_written`]).
-fn matrix_authored(matrix: &tollgate_pipeline::Matrix) -> bool {
-    matrix.axes.iter().all(|axis| match &axis.values {
-        tollgate_pipeline::AxisValues::List(items) => items.iter().all(|v| author_written(v, false)),
-        tollgate_pipeline::AxisValues::Expr(expr) => authored_expr(expr, false),
-    })
 }
 
 fn github_context(context: &StepContext) -> Value {
