@@ -144,6 +144,25 @@ impl Record {
     }
 }
 
+/// How one execution of a step ended, before `continue-on-error` is weighed.
+struct StepEnd {
+    outcome: Outcome,
+    /// One line saying why.
+    message: String,
+    outputs: Map<String, Value>,
+}
+
+impl StepEnd {
+    /// An end that produced no outputs.
+    fn new(outcome: Outcome, message: String) -> Self {
+        Self {
+            outcome,
+            message,
+            outputs: Map::new(),
+        }
+    }
+}
+
 /// Steps visible to expressions: outer steps, then this level's (a group or fan-out item).
 #[derive(Clone, Default)]
 struct Scope {
@@ -358,10 +377,8 @@ impl Run<'_> {
             Err(e) => {
                 return self.finish(
                     step,
-                    Outcome::Failure,
-                    format!("matrix: {e}"),
+                    StepEnd::new(Outcome::Failure, format!("matrix: {e}")),
                     Instant::now(),
-                    Map::new(),
                 );
             }
         };
@@ -414,7 +431,15 @@ impl Run<'_> {
                 failed.join(", ")
             ),
         };
-        self.finish(step, outcome, message, started, outputs)
+        self.finish(
+            step,
+            StepEnd {
+                outcome,
+                message,
+                outputs,
+            },
+            started,
+        )
     }
 
     async fn guarded(&self, step: &Step, scope: &Scope, section: Section) -> Record {
@@ -444,24 +469,23 @@ impl Run<'_> {
                 return Record::skipped();
             }
             Err(e) => {
-                return self.record(&id, step, Outcome::Failure, format!("`if:` {e}"), started, Map::new());
+                return self.record(&id, step, StepEnd::new(Outcome::Failure, format!("`if:` {e}")), started);
             }
         }
         let execution = self.execute(step, scope, &id);
         let execution = async {
             match step.timeout {
                 Some(limit) => tokio::time::timeout(limit, execution).await.unwrap_or_else(|_| {
-                    (
+                    StepEnd::new(
                         Outcome::Failure,
                         format!("timed out after {}", humantime::format_duration(limit)),
-                        Map::new(),
                     )
                 }),
                 None => execution.await,
             }
         };
         // A cancel stops the steps, not `finally:`: releasing a lock must not be cut short.
-        let (outcome, message, outputs) = if section == Section::Finally {
+        let end = if section == Section::Finally {
             execution.await
         } else {
             let mut cancel = self.cancel.clone();
@@ -469,22 +493,19 @@ impl Run<'_> {
                 result = execution => result,
                 reason = cancel.wait_for(Option::is_some) => {
                     let reason = reason.ok().and_then(|r| r.clone()).unwrap_or_else(|| "cancelled".into());
-                    (Outcome::Cancelled, reason, Map::new())
+                    StepEnd::new(Outcome::Cancelled, reason)
                 }
             }
         };
-        self.record(&id, step, outcome, message, started, outputs)
+        self.record(&id, step, end, started)
     }
 
-    fn record(
-        &self,
-        id: &str,
-        step: &Step,
-        outcome: Outcome,
-        message: String,
-        started: Instant,
-        outputs: Map<String, Value>,
-    ) -> Record {
+    fn record(&self, id: &str, step: &Step, end: StepEnd, started: Instant) -> Record {
+        let StepEnd {
+            outcome,
+            message,
+            outputs,
+        } = end;
         let conclusion = match outcome {
             Outcome::Failure if step.continue_on_error => Outcome::Success,
             other => other,
@@ -500,18 +521,11 @@ impl Run<'_> {
         }
     }
 
-    fn finish(
-        &self,
-        step: &Step,
-        outcome: Outcome,
-        message: String,
-        started: Instant,
-        outputs: Map<String, Value>,
-    ) -> Record {
-        self.record(&step.id, step, outcome, message, started, outputs)
+    fn finish(&self, step: &Step, end: StepEnd, started: Instant) -> Record {
+        self.record(&step.id, step, end, started)
     }
 
-    async fn execute(&self, step: &Step, scope: &Scope, label: &str) -> (Outcome, String, Map<String, Value>) {
+    async fn execute(&self, step: &Step, scope: &Scope, label: &str) -> StepEnd {
         let result = match &step.kind {
             StepKind::Uses(uses) => self.uses(step, uses, scope, label).await,
             StepKind::Run(run) => self.command(step, run, scope, label).await,
@@ -519,7 +533,7 @@ impl Run<'_> {
                 let mut inner = scope.clone();
                 inner.env = match self.render_env(&step.env, scope) {
                     Ok(env) => env,
-                    Err(e) => return (Outcome::Failure, e.to_string(), Map::new()),
+                    Err(e) => return StepEnd::new(Outcome::Failure, e.to_string()),
                 };
                 Box::pin(self.steps(&group.steps, &mut inner, Section::Steps)).await;
                 let failed: Vec<String> = group
@@ -529,12 +543,12 @@ impl Run<'_> {
                     .map(|s| s.id.clone())
                     .collect();
                 match failed.is_empty() {
-                    true => Ok((Outcome::Success, format!("{} step(s)", group.steps.len()), Map::new())),
-                    false => Ok((Outcome::Failure, format!("failed: {}", failed.join(", ")), Map::new())),
+                    true => Ok(StepEnd::new(Outcome::Success, format!("{} step(s)", group.steps.len()))),
+                    false => Ok(StepEnd::new(Outcome::Failure, format!("failed: {}", failed.join(", ")))),
                 }
             }
         };
-        result.unwrap_or_else(|e| (Outcome::Failure, e.to_string(), Map::new()))
+        result.unwrap_or_else(|e| StepEnd::new(Outcome::Failure, e.to_string()))
     }
 
     async fn uses(
@@ -543,7 +557,7 @@ impl Run<'_> {
         uses: &tollgate_pipeline::UsesStep,
         scope: &Scope,
         label: &str,
-    ) -> Result<(Outcome, String, Map<String, Value>)> {
+    ) -> Result<StepEnd> {
         let ctx = self.context(scope);
         let mut inputs = BTreeMap::new();
         for (name, template) in &uses.with {
@@ -601,7 +615,11 @@ impl Run<'_> {
             (Ok(report), _) => (Outcome::Failure, report.message.clone()),
             (Err(e), _) => (Outcome::Failure, e.to_string()),
         };
-        Ok((outcome, message, outputs))
+        Ok(StepEnd {
+            outcome,
+            message,
+            outputs,
+        })
     }
 
     async fn command(
@@ -610,7 +628,7 @@ impl Run<'_> {
         run: &tollgate_pipeline::RunStep,
         scope: &Scope,
         label: &str,
-    ) -> Result<(Outcome, String, Map<String, Value>)> {
+    ) -> Result<StepEnd> {
         let ctx = self.context(scope);
         let render = |t: &Template, what: &str| {
             t.render(&ctx).map_err(|e| Error::InvalidInput {
@@ -632,7 +650,12 @@ impl Run<'_> {
             policy.expect_subject = Some(name.clone());
             let artifact = match self.env.artifacts.store.get(&name, &policy) {
                 Ok(a) => a,
-                Err(e) => return Ok((Outcome::Failure, format!("artifact `{name}` refused: {e}"), Map::new())),
+                Err(e) => {
+                    return Ok(StepEnd::new(
+                        Outcome::Failure,
+                        format!("artifact `{name}` refused: {e}"),
+                    ));
+                }
             };
             std::fs::write(&path, &artifact.data).map_err(|e| Error::io(&path, e))?;
             sink.emit(Event::host_notice(format!(
@@ -663,7 +686,11 @@ impl Run<'_> {
                 Some(last) => format!("exited with {code}: {last}"),
                 None => format!("exited with {code}"),
             };
-            return Ok((Outcome::Failure, message, outputs));
+            return Ok(StepEnd {
+                outcome: Outcome::Failure,
+                message,
+                outputs,
+            });
         }
         let mut digests = Map::new();
         if !run.artifacts.is_empty() {
@@ -696,7 +723,11 @@ impl Run<'_> {
             0 => "exited with 0".to_string(),
             n => format!("exited with 0; {n} artifact(s) signed"),
         };
-        Ok((Outcome::Success, message, outputs))
+        Ok(StepEnd {
+            outcome: Outcome::Success,
+            message,
+            outputs,
+        })
     }
 
     fn run_predicate(&self, script: &str, dir: &Path) -> tollgate_attest::Predicate {
