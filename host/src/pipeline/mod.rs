@@ -11,7 +11,7 @@ mod dry_run;
 mod shell;
 
 use authored::{authored_part, matrix_authored};
-pub use dry_run::dry_run;
+pub(crate) use dry_run::dry_run;
 use shell::{parse_outputs, shell, tempfile_path};
 
 use crate::artifacts::{ArtifactConfig, StepArtifacts};
@@ -34,7 +34,7 @@ use tollgate_pipeline::{JobStatus, Pipeline, Section, StaticContext, Step, StepK
 
 /// How a step (or fan-out item) ended, in GitHub's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// It ran and passed.
     Success,
     /// It ran and failed (or could not start).
@@ -58,38 +58,38 @@ impl Outcome {
 
 /// One line of the pipeline report.
 #[derive(Debug, Clone)]
-pub struct StepLine {
+pub(crate) struct StepLine {
     /// The step's id (with the fan-out item's label).
-    pub id: String,
+    pub(crate) id: String,
     /// `uses`, `run` or `group`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// How it ended.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// `success` when `continue-on-error` absorbed a failure.
-    pub conclusion: Outcome,
+    pub(crate) conclusion: Outcome,
     /// One line saying why.
-    pub message: String,
+    pub(crate) message: String,
     /// Wall time.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
 }
 
 /// What a finished pipeline reports.
 pub struct PipelineResult {
     /// The pipeline's `name:` (or its file).
-    pub name: String,
+    pub(crate) name: String,
     /// Success, failure or cancelled, as GitHub judges a job.
-    pub status: JobStatus,
+    pub(crate) status: JobStatus,
     /// Every step and fan-out item, in order.
-    pub steps: Vec<StepLine>,
+    pub(crate) steps: Vec<StepLine>,
     /// The pipeline's `outputs:`, rendered.
-    pub outputs: BTreeMap<String, String>,
+    pub(crate) outputs: BTreeMap<String, String>,
     /// The steps' summaries, each under its label.
-    pub summary: String,
+    pub(crate) summary: String,
 }
 
 impl PipelineResult {
     /// The documented exit code of the run.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self.status {
             JobStatus::Success => ExitCode::Success,
             JobStatus::Failure | JobStatus::Cancelled => ExitCode::Failure,
@@ -98,24 +98,24 @@ impl PipelineResult {
 }
 
 /// Makes the sink a step with this label reports to.
-pub type Sinks = Arc<dyn Fn(&str) -> Arc<dyn Sink> + Send + Sync>;
+pub(crate) type Sinks = Arc<dyn Fn(&str) -> Arc<dyn Sink> + Send + Sync>;
 
 /// Everything a pipeline run needs besides the file.
-pub struct PipelineEnv {
+pub(crate) struct PipelineEnv {
     /// The engine every `uses:` step shares.
-    pub runtime: Arc<Runtime>,
+    pub(crate) runtime: Arc<Runtime>,
     /// A sink for the step with this label (the runner's printer, or a collector).
-    pub sinks: Sinks,
+    pub(crate) sinks: Sinks,
     /// The run's artifact store and keys.
-    pub artifacts: Arc<ArtifactConfig>,
+    pub(crate) artifacts: Arc<ArtifactConfig>,
     /// Trust for plugins' HTTPS.
-    pub tls: Arc<rustls::ClientConfig>,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
     /// The run context each step starts from.
-    pub context: StepContext,
+    pub(crate) context: StepContext,
     /// Values of secrets named in `allow.secrets`, by name.
-    pub secret_values: HashMap<String, String>,
+    pub(crate) secret_values: HashMap<String, String>,
     /// Where and as whom steps' GitHub calls go (each step still needs `allow.github`).
-    pub github: Arc<crate::github::GithubConfig>,
+    pub(crate) github: Arc<crate::github::GithubConfig>,
 }
 
 /// The record of one step, as expressions see it under `steps.<id>`.
@@ -192,7 +192,7 @@ struct Run<'a> {
 }
 
 /// Parse and validate a pipeline file; every problem is reported with its position.
-pub fn load(path: &Path) -> Result<Pipeline> {
+pub(crate) fn load(path: &Path) -> Result<Pipeline> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     tollgate_pipeline::parse(&path.display().to_string(), &text).map_err(|diagnostics| Error::Pipeline {
         diagnostics: diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"),
@@ -201,7 +201,7 @@ pub fn load(path: &Path) -> Result<Pipeline> {
 
 /// Run `pipeline`; SIGINT/SIGTERM or the pipeline's `timeout` cancel the steps, and
 /// `finally:` still runs.
-pub async fn run(
+pub(crate) async fn run(
     pipeline: &Pipeline,
     env: &PipelineEnv,
     given: BTreeMap<String, Value>,
