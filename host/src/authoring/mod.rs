@@ -7,6 +7,7 @@
 //! fills the same cache a run reads.
 
 pub mod cases;
+pub(crate) mod compile;
 pub mod project;
 mod serve;
 

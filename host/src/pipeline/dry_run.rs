@@ -3,7 +3,7 @@
 use tollgate_pipeline::{Pipeline, Section, StepKind};
 
 /// `--dry-run`: every step with its kind, condition, fan-out and grants; nothing runs.
-pub fn dry_run(pipeline: &Pipeline) -> String {
+pub(crate) fn dry_run(pipeline: &Pipeline) -> String {
     let mut out = format!("pipeline {}\n", pipeline.name.as_deref().unwrap_or(&pipeline.file));
     let mut section = None;
     for visit in pipeline.walk_steps() {

@@ -6,10 +6,12 @@
 //! executes. Results are kept per step (and per fan-out item) for expressions and the report.
 //! It does not print: each step reports to a [`Sink`] from [`PipelineEnv::sinks`].
 
+mod authored;
 mod dry_run;
 mod shell;
 
-pub use dry_run::dry_run;
+use authored::{authored_part, matrix_authored};
+pub(crate) use dry_run::dry_run;
 use shell::{parse_outputs, shell, tempfile_path};
 
 use crate::artifacts::{ArtifactConfig, StepArtifacts};
@@ -32,7 +34,7 @@ use tollgate_pipeline::{JobStatus, Pipeline, Section, StaticContext, Step, StepK
 
 /// How a step (or fan-out item) ended, in GitHub's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// It ran and passed.
     Success,
     /// It ran and failed (or could not start).
@@ -56,38 +58,38 @@ impl Outcome {
 
 /// One line of the pipeline report.
 #[derive(Debug, Clone)]
-pub struct StepLine {
+pub(crate) struct StepLine {
     /// The step's id (with the fan-out item's label).
-    pub id: String,
+    pub(crate) id: String,
     /// `uses`, `run` or `group`.
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// How it ended.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// `success` when `continue-on-error` absorbed a failure.
-    pub conclusion: Outcome,
+    pub(crate) conclusion: Outcome,
     /// One line saying why.
-    pub message: String,
+    pub(crate) message: String,
     /// Wall time.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
 }
 
 /// What a finished pipeline reports.
 pub struct PipelineResult {
     /// The pipeline's `name:` (or its file).
-    pub name: String,
+    pub(crate) name: String,
     /// Success, failure or cancelled, as GitHub judges a job.
-    pub status: JobStatus,
+    pub(crate) status: JobStatus,
     /// Every step and fan-out item, in order.
-    pub steps: Vec<StepLine>,
+    pub(crate) steps: Vec<StepLine>,
     /// The pipeline's `outputs:`, rendered.
-    pub outputs: BTreeMap<String, String>,
+    pub(crate) outputs: BTreeMap<String, String>,
     /// The steps' summaries, each under its label.
-    pub summary: String,
+    pub(crate) summary: String,
 }
 
 impl PipelineResult {
     /// The documented exit code of the run.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match self.status {
             JobStatus::Success => ExitCode::Success,
             JobStatus::Failure | JobStatus::Cancelled => ExitCode::Failure,
@@ -96,24 +98,24 @@ impl PipelineResult {
 }
 
 /// Makes the sink a step with this label reports to.
-pub type Sinks = Arc<dyn Fn(&str) -> Arc<dyn Sink> + Send + Sync>;
+pub(crate) type Sinks = Arc<dyn Fn(&str) -> Arc<dyn Sink> + Send + Sync>;
 
 /// Everything a pipeline run needs besides the file.
-pub struct PipelineEnv {
+pub(crate) struct PipelineEnv {
     /// The engine every `uses:` step shares.
-    pub runtime: Arc<Runtime>,
+    pub(crate) runtime: Arc<Runtime>,
     /// A sink for the step with this label (the runner's printer, or a collector).
-    pub sinks: Sinks,
+    pub(crate) sinks: Sinks,
     /// The run's artifact store and keys.
-    pub artifacts: Arc<ArtifactConfig>,
+    pub(crate) artifacts: Arc<ArtifactConfig>,
     /// Trust for plugins' HTTPS.
-    pub tls: Arc<rustls::ClientConfig>,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
     /// The run context each step starts from.
-    pub context: StepContext,
+    pub(crate) context: StepContext,
     /// Values of secrets named in `allow.secrets`, by name.
-    pub secret_values: HashMap<String, String>,
+    pub(crate) secret_values: HashMap<String, String>,
     /// Where and as whom steps' GitHub calls go (each step still needs `allow.github`).
-    pub github: Arc<crate::github::GithubConfig>,
+    pub(crate) github: Arc<crate::github::GithubConfig>,
 }
 
 /// The record of one step, as expressions see it under `steps.<id>`.
@@ -142,13 +144,32 @@ impl Record {
     }
 }
 
+/// How one execution of a step ended, before `continue-on-error` is weighed.
+struct StepEnd {
+    outcome: Outcome,
+    /// One line saying why.
+    message: String,
+    outputs: Map<String, Value>,
+}
+
+impl StepEnd {
+    /// An end that produced no outputs.
+    fn new(outcome: Outcome, message: String) -> Self {
+        Self {
+            outcome,
+            message,
+            outputs: Map::new(),
+        }
+    }
+}
+
 /// Steps visible to expressions: outer steps, then this level's (a group or fan-out item).
 #[derive(Clone, Default)]
 struct Scope {
     steps: Map<String, Value>,
     matrix: Map<String, Value>,
     /// Some matrix item in scope came from something other than the author's words
-    /// (`steps.*`, `env.*`): `matrix.*` then grants nothing (see [`author_written`]).
+    /// (`steps.*`, `env.*`): `matrix.*` then grants nothing (see [`authored`]).
     matrix_computed: bool,
     /// Rendered environment for `run` steps.
     env: BTreeMap<String, String>,
@@ -171,7 +192,7 @@ struct Run<'a> {
 }
 
 /// Parse and validate a pipeline file; every problem is reported with its position.
-pub fn load(path: &Path) -> Result<Pipeline> {
+pub(crate) fn load(path: &Path) -> Result<Pipeline> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     tollgate_pipeline::parse(&path.display().to_string(), &text).map_err(|diagnostics| Error::Pipeline {
         diagnostics: diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"),
@@ -180,7 +201,7 @@ pub fn load(path: &Path) -> Result<Pipeline> {
 
 /// Run `pipeline`; SIGINT/SIGTERM or the pipeline's `timeout` cancel the steps, and
 /// `finally:` still runs.
-pub async fn run(
+pub(crate) async fn run(
     pipeline: &Pipeline,
     env: &PipelineEnv,
     given: BTreeMap<String, Value>,
@@ -356,10 +377,8 @@ impl Run<'_> {
             Err(e) => {
                 return self.finish(
                     step,
-                    Outcome::Failure,
-                    format!("matrix: {e}"),
+                    StepEnd::new(Outcome::Failure, format!("matrix: {e}")),
                     Instant::now(),
-                    Map::new(),
                 );
             }
         };
@@ -412,7 +431,15 @@ impl Run<'_> {
                 failed.join(", ")
             ),
         };
-        self.finish(step, outcome, message, started, outputs)
+        self.finish(
+            step,
+            StepEnd {
+                outcome,
+                message,
+                outputs,
+            },
+            started,
+        )
     }
 
     async fn guarded(&self, step: &Step, scope: &Scope, section: Section) -> Record {
@@ -442,24 +469,23 @@ impl Run<'_> {
                 return Record::skipped();
             }
             Err(e) => {
-                return self.record(&id, step, Outcome::Failure, format!("`if:` {e}"), started, Map::new());
+                return self.record(&id, step, StepEnd::new(Outcome::Failure, format!("`if:` {e}")), started);
             }
         }
         let execution = self.execute(step, scope, &id);
         let execution = async {
             match step.timeout {
                 Some(limit) => tokio::time::timeout(limit, execution).await.unwrap_or_else(|_| {
-                    (
+                    StepEnd::new(
                         Outcome::Failure,
                         format!("timed out after {}", humantime::format_duration(limit)),
-                        Map::new(),
                     )
                 }),
                 None => execution.await,
             }
         };
         // A cancel stops the steps, not `finally:`: releasing a lock must not be cut short.
-        let (outcome, message, outputs) = if section == Section::Finally {
+        let end = if section == Section::Finally {
             execution.await
         } else {
             let mut cancel = self.cancel.clone();
@@ -467,22 +493,19 @@ impl Run<'_> {
                 result = execution => result,
                 reason = cancel.wait_for(Option::is_some) => {
                     let reason = reason.ok().and_then(|r| r.clone()).unwrap_or_else(|| "cancelled".into());
-                    (Outcome::Cancelled, reason, Map::new())
+                    StepEnd::new(Outcome::Cancelled, reason)
                 }
             }
         };
-        self.record(&id, step, outcome, message, started, outputs)
+        self.record(&id, step, end, started)
     }
 
-    fn record(
-        &self,
-        id: &str,
-        step: &Step,
-        outcome: Outcome,
-        message: String,
-        started: Instant,
-        outputs: Map<String, Value>,
-    ) -> Record {
+    fn record(&self, id: &str, step: &Step, end: StepEnd, started: Instant) -> Record {
+        let StepEnd {
+            outcome,
+            message,
+            outputs,
+        } = end;
         let conclusion = match outcome {
             Outcome::Failure if step.continue_on_error => Outcome::Success,
             other => other,
@@ -498,18 +521,11 @@ impl Run<'_> {
         }
     }
 
-    fn finish(
-        &self,
-        step: &Step,
-        outcome: Outcome,
-        message: String,
-        started: Instant,
-        outputs: Map<String, Value>,
-    ) -> Record {
-        self.record(&step.id, step, outcome, message, started, outputs)
+    fn finish(&self, step: &Step, end: StepEnd, started: Instant) -> Record {
+        self.record(&step.id, step, end, started)
     }
 
-    async fn execute(&self, step: &Step, scope: &Scope, label: &str) -> (Outcome, String, Map<String, Value>) {
+    async fn execute(&self, step: &Step, scope: &Scope, label: &str) -> StepEnd {
         let result = match &step.kind {
             StepKind::Uses(uses) => self.uses(step, uses, scope, label).await,
             StepKind::Run(run) => self.command(step, run, scope, label).await,
@@ -517,7 +533,7 @@ impl Run<'_> {
                 let mut inner = scope.clone();
                 inner.env = match self.render_env(&step.env, scope) {
                     Ok(env) => env,
-                    Err(e) => return (Outcome::Failure, e.to_string(), Map::new()),
+                    Err(e) => return StepEnd::new(Outcome::Failure, e.to_string()),
                 };
                 Box::pin(self.steps(&group.steps, &mut inner, Section::Steps)).await;
                 let failed: Vec<String> = group
@@ -527,12 +543,12 @@ impl Run<'_> {
                     .map(|s| s.id.clone())
                     .collect();
                 match failed.is_empty() {
-                    true => Ok((Outcome::Success, format!("{} step(s)", group.steps.len()), Map::new())),
-                    false => Ok((Outcome::Failure, format!("failed: {}", failed.join(", ")), Map::new())),
+                    true => Ok(StepEnd::new(Outcome::Success, format!("{} step(s)", group.steps.len()))),
+                    false => Ok(StepEnd::new(Outcome::Failure, format!("failed: {}", failed.join(", ")))),
                 }
             }
         };
-        result.unwrap_or_else(|e| (Outcome::Failure, e.to_string(), Map::new()))
+        result.unwrap_or_else(|e| StepEnd::new(Outcome::Failure, e.to_string()))
     }
 
     async fn uses(
@@ -541,7 +557,7 @@ impl Run<'_> {
         uses: &tollgate_pipeline::UsesStep,
         scope: &Scope,
         label: &str,
-    ) -> Result<(Outcome, String, Map<String, Value>)> {
+    ) -> Result<StepEnd> {
         let ctx = self.context(scope);
         let mut inputs = BTreeMap::new();
         for (name, template) in &uses.with {
@@ -599,7 +615,11 @@ impl Run<'_> {
             (Ok(report), _) => (Outcome::Failure, report.message.clone()),
             (Err(e), _) => (Outcome::Failure, e.to_string()),
         };
-        Ok((outcome, message, outputs))
+        Ok(StepEnd {
+            outcome,
+            message,
+            outputs,
+        })
     }
 
     async fn command(
@@ -608,7 +628,7 @@ impl Run<'_> {
         run: &tollgate_pipeline::RunStep,
         scope: &Scope,
         label: &str,
-    ) -> Result<(Outcome, String, Map<String, Value>)> {
+    ) -> Result<StepEnd> {
         let ctx = self.context(scope);
         let render = |t: &Template, what: &str| {
             t.render(&ctx).map_err(|e| Error::InvalidInput {
@@ -630,7 +650,12 @@ impl Run<'_> {
             policy.expect_subject = Some(name.clone());
             let artifact = match self.env.artifacts.store.get(&name, &policy) {
                 Ok(a) => a,
-                Err(e) => return Ok((Outcome::Failure, format!("artifact `{name}` refused: {e}"), Map::new())),
+                Err(e) => {
+                    return Ok(StepEnd::new(
+                        Outcome::Failure,
+                        format!("artifact `{name}` refused: {e}"),
+                    ));
+                }
             };
             std::fs::write(&path, &artifact.data).map_err(|e| Error::io(&path, e))?;
             sink.emit(Event::host_notice(format!(
@@ -661,7 +686,11 @@ impl Run<'_> {
                 Some(last) => format!("exited with {code}: {last}"),
                 None => format!("exited with {code}"),
             };
-            return Ok((Outcome::Failure, message, outputs));
+            return Ok(StepEnd {
+                outcome: Outcome::Failure,
+                message,
+                outputs,
+            });
         }
         let mut digests = Map::new();
         if !run.artifacts.is_empty() {
@@ -694,7 +723,11 @@ impl Run<'_> {
             0 => "exited with 0".to_string(),
             n => format!("exited with 0; {n} artifact(s) signed"),
         };
-        Ok((Outcome::Success, message, outputs))
+        Ok(StepEnd {
+            outcome: Outcome::Success,
+            message,
+            outputs,
+        })
     }
 
     fn run_predicate(&self, script: &str, dir: &Path) -> tollgate_attest::Predicate {
@@ -739,59 +772,6 @@ fn item_label(item: &Map<String, Value>) -> String {
         })
         .collect::<Vec<_>>()
         .join("-")
-}
-
-/// Whether a `with:` value is the workflow author's own words: literals, and expressions
-/// over `inputs` (and `matrix`, when the matrix is itself the author's). A value built from
-/// `steps.*` or `env.*` may carry what a plugin or command printed, so it must not grant.
-fn author_written(template: &tollgate_pipeline::ValueTemplate, matrix_authored: bool) -> bool {
-    use tollgate_pipeline::ValueTemplate as V;
-    match template {
-        V::Null | V::Bool(_) | V::Number(_) => true,
-        V::String(t) => t.expressions().all(|(expr, _)| authored_expr(expr, matrix_authored)),
-        V::Array(items) => items.iter().all(|v| author_written(v, matrix_authored)),
-        V::Object(map) => map.values().all(|v| author_written(v, matrix_authored)),
-    }
-}
-
-/// The template evaluated with every string that is not [`author_written`] replaced by
-/// null: the part of a `with:` value that may grant.
-fn authored_part(
-    template: &tollgate_pipeline::ValueTemplate,
-    matrix_authored: bool,
-    ctx: &StaticContext,
-) -> std::result::Result<Value, tollgate_pipeline::EvalError> {
-    use tollgate_pipeline::ValueTemplate as V;
-    Ok(match template {
-        V::String(t) if author_written(template, matrix_authored) => t.eval(ctx)?,
-        V::String(_) => Value::Null,
-        V::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| authored_part(v, matrix_authored, ctx))
-                .collect::<std::result::Result<_, _>>()?,
-        ),
-        V::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), authored_part(v, matrix_authored, ctx)?)))
-                .collect::<std::result::Result<_, tollgate_pipeline::EvalError>>()?,
-        ),
-        scalar => scalar.eval(ctx)?,
-    })
-}
-
-fn authored_expr(expr: &tollgate_pipeline::Expr, matrix_authored: bool) -> bool {
-    expr.references()
-        .iter()
-        .all(|r| r.root == "inputs" || (matrix_authored && r.root == "matrix"))
-}
-
-/// Whether a matrix's items are the author's words (see [`author_written`]).
-fn matrix_authored(matrix: &tollgate_pipeline::Matrix) -> bool {
-    matrix.axes.iter().all(|axis| match &axis.values {
-        tollgate_pipeline::AxisValues::List(items) => items.iter().all(|v| author_written(v, false)),
-        tollgate_pipeline::AxisValues::Expr(expr) => authored_expr(expr, false),
-    })
 }
 
 fn github_context(context: &StepContext) -> Value {

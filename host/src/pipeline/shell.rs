@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::lock;
-
 pub(super) fn tempfile_path(what: &str) -> Result<PathBuf> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| Error::Runner(format!("no randomness: {e}")))?;
@@ -65,7 +63,7 @@ pub(super) async fn shell(
     );
     let status = status.map_err(|e| Error::Runner(format!("waiting for bash: {e}")))?;
     guard.0 = None;
-    let last = lock(&last).clone();
+    let last = last.lock().unwrap_or_else(|e| e.into_inner()).clone();
     Ok((status.code().unwrap_or(128 + 15), last))
 }
 
@@ -79,7 +77,7 @@ async fn pump<R: tokio::io::AsyncRead + Unpin>(
     let mut lines = BufReader::new(reader).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         if !line.trim().is_empty() {
-            *lock(&last) = Some(line.trim().to_string());
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(line.trim().to_string());
         }
         sink.emit(Event::Log {
             level: crate::bindings::tollgate::plugin::types::Level::Info,
