@@ -2,14 +2,13 @@
 //! [`StepRequest`]), and the commands that run on them.
 
 use crate::artifacts::{ArtifactConfig, ArtifactOptions, read_key_file};
-use crate::builtin;
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Collect, Sink};
 use crate::runner::{self, Mode, Printer};
 use crate::sandbox::capabilities::{GrantLists, Grants};
 use crate::sandbox::inputs::Given;
 use crate::sandbox::runtime::{CodeSource, Limits, Runtime};
-use crate::sources::PluginRef;
+use crate::sources::{PluginRef, builtin};
 use crate::step::{self, StepRequest};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
@@ -634,7 +633,7 @@ async fn test_project(dir: &Path, wasm: Option<PathBuf>) -> Result<ExitCode> {
 }
 
 async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
-    let target = crate::oci::OciRef::parse(reference).map_err(|reason| Error::PluginSource {
+    let target = crate::sources::oci::OciRef::parse(reference).map_err(|reason| Error::PluginSource {
         reference: reference.to_string(),
         reason,
     })?;
@@ -651,7 +650,7 @@ async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
     let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
     let (_, info) = step::load(&runtime, &plugin, tls.clone(), sink, Limits::default()).await?;
     let bytes = crate::sources::fetch(&plugin, None, tls.clone()).await?.bytes;
-    let pinned = crate::oci::publish(&target, &bytes, tls)
+    let pinned = crate::sources::oci::publish(&target, &bytes, tls)
         .await
         .map_err(|reason| Error::PluginSource {
             reference: reference.to_string(),

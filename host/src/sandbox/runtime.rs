@@ -522,9 +522,3 @@ fn store_in_cache(component: &Component, path: &Path) -> std::io::Result<()> {
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
-
-/// The shared component digest format, `sha256:<hex>`.
-pub fn digest(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
-}

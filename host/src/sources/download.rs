@@ -7,18 +7,18 @@ use http_body_util::{BodyExt, Full, Limited};
 use std::sync::Arc;
 
 /// A response, its body read whole (bounded).
-pub struct Answer {
+pub(crate) struct Answer {
     /// The status.
-    pub status: http::StatusCode,
+    pub(crate) status: http::StatusCode,
     /// The headers.
-    pub headers: http::HeaderMap,
+    pub(crate) headers: http::HeaderMap,
     /// The body, at most the limit asked for.
-    pub body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 /// One request: HTTPS with the host's TLS roots, or plain HTTP when the URL says `http`
 /// (callers decide when that is allowed); the body is read up to `limit` bytes.
-pub async fn exchange(
+pub(crate) async fn exchange(
     tls: &Arc<rustls::ClientConfig>,
     method: http::Method,
     url: &str,

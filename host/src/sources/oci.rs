@@ -10,19 +10,18 @@
 //! a second HTTP and TLS stack into a build already dominated by wasmtime; the four calls a
 //! pull and a push need fit on the host's hyper client.
 
-use crate::fetch::{Answer, exchange};
-use crate::sandbox::runtime::digest;
-use crate::sources::MAX_COMPONENT_BYTES;
+use super::download::{Answer, exchange};
+use super::sha256::digest;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The manifest media type pushed and accepted.
-pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// The Wasm config media type.
-pub const CONFIG: &str = "application/vnd.wasm.config.v0+json";
+const CONFIG: &str = "application/vnd.wasm.config.v0+json";
 /// The component layer's media type.
-pub const LAYER: &str = "application/wasm";
+const LAYER: &str = "application/wasm";
 
 /// Largest manifest read.
 const MAX_MANIFEST: usize = 1 << 20;
@@ -109,9 +108,13 @@ fn registry_error(what: &str, url: &str, answer: &Answer) -> String {
     format!("{what}: {url} answered {}: {detail}", answer.status)
 }
 
-/// Pull the component `reference` pins; returns its bytes, checked against the manifest,
-/// and the manifest checked against the pin.
-pub async fn pull(reference: &OciRef, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
+/// Pull the component `reference` pins, refusing one over `max_bytes`; returns its bytes,
+/// checked against the manifest, and the manifest checked against the pin.
+pub(crate) async fn pull(
+    reference: &OciRef,
+    tls: Arc<rustls::ClientConfig>,
+    max_bytes: usize,
+) -> Result<Vec<u8>, String> {
     let pin = reference
         .digest()
         .ok_or("an OCI plugin must be pinned by its manifest digest: `oci://HOST/NAME@sha256:HEX` (`tollgate plugin publish` prints it)")?;
@@ -147,15 +150,13 @@ pub async fn pull(reference: &OciRef, tls: Arc<rustls::ClientConfig>) -> Result<
         ));
     };
     let size = layer["size"].as_u64().unwrap_or(u64::MAX);
-    if size > MAX_COMPONENT_BYTES as u64 {
-        return Err(format!(
-            "the component is {size} bytes, over the {MAX_COMPONENT_BYTES}-byte limit"
-        ));
+    if size > max_bytes as u64 {
+        return Err(format!("the component is {size} bytes, over the {max_bytes}-byte limit"));
     }
     let layer_digest = layer["digest"].as_str().ok_or("the layer has no digest")?;
     let url = format!("{}/blobs/{layer_digest}", reference.base());
-    let answer = exchange(&tls, http::Method::GET, &url, &[], Bytes::new(), MAX_COMPONENT_BYTES).await?;
-    let answer = follow_redirect(&tls, answer).await?;
+    let answer = exchange(&tls, http::Method::GET, &url, &[], Bytes::new(), max_bytes).await?;
+    let answer = follow_redirect(&tls, answer, max_bytes).await?;
     if !answer.status.is_success() {
         return Err(registry_error("the component layer is missing", &url, &answer));
     }
@@ -168,7 +169,7 @@ pub async fn pull(reference: &OciRef, tls: Arc<rustls::ClientConfig>) -> Result<
 }
 
 /// Registries may send blobs from elsewhere (a CDN): follow one redirect.
-async fn follow_redirect(tls: &Arc<rustls::ClientConfig>, answer: Answer) -> Result<Answer, String> {
+async fn follow_redirect(tls: &Arc<rustls::ClientConfig>, answer: Answer, max_bytes: usize) -> Result<Answer, String> {
     if !answer.status.is_redirection() {
         return Ok(answer);
     }
@@ -177,11 +178,11 @@ async fn follow_redirect(tls: &Arc<rustls::ClientConfig>, answer: Answer) -> Res
         .get(http::header::LOCATION)
         .and_then(|l| l.to_str().ok())
         .ok_or("a redirect without a location")?;
-    exchange(tls, http::Method::GET, location, &[], Bytes::new(), MAX_COMPONENT_BYTES).await
+    exchange(tls, http::Method::GET, location, &[], Bytes::new(), max_bytes).await
 }
 
 /// Push `component` to `reference` (a tag); returns the pinned reference to run it by.
-pub async fn publish(reference: &OciRef, component: &[u8], tls: Arc<rustls::ClientConfig>) -> Result<OciRef, String> {
+pub(crate) async fn publish(reference: &OciRef, component: &[u8], tls: Arc<rustls::ClientConfig>) -> Result<OciRef, String> {
     let layer_digest = digest(component);
     let config = serde_json::to_vec(&json!({
         "architecture": "wasm",
