@@ -633,9 +633,9 @@ async fn test_project(dir: &Path, wasm: Option<PathBuf>) -> Result<ExitCode> {
 }
 
 async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
-    let target = crate::sources::oci::OciRef::parse(reference).map_err(|reason| Error::PluginSource {
+    let target = crate::sources::oci::OciRef::parse(reference).map_err(|source| Error::Oci {
         reference: reference.to_string(),
-        reason,
+        source,
     })?;
     if target.digest().is_some() {
         return Err(Error::invalid(
@@ -652,9 +652,9 @@ async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
     let bytes = crate::sources::fetch(&plugin, None, tls.clone()).await?.bytes;
     let pinned = crate::sources::oci::publish(&target, &bytes, tls)
         .await
-        .map_err(|reason| Error::PluginSource {
+        .map_err(|source| Error::Oci {
             reference: reference.to_string(),
-            reason,
+            source,
         })?;
     runner::print_text(&format!(
         "published {} {} as {target}\n{pinned}\n",

@@ -6,6 +6,66 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use std::sync::Arc;
 
+/// Why a download failed; each failure keeps its cause as its `source()`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadError {
+    /// The URL does not parse.
+    #[error("not a URL `{url}`: {source}")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// Why it does not parse.
+        source: http::uri::InvalidUri,
+    },
+    /// The URL names no host.
+    #[error("the URL has no host")]
+    NoHost,
+    /// The TCP connection failed.
+    #[error("cannot connect to {host}:{port}: {source}")]
+    Connect {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The connection's error.
+        source: std::io::Error,
+    },
+    /// The host is not a name TLS can verify.
+    #[error("bad host name: {0}")]
+    HostName(#[source] rustls::pki_types::InvalidDnsNameError),
+    /// The TLS handshake failed.
+    #[error("TLS handshake with {host} failed: {source}")]
+    Tls {
+        /// The host.
+        host: String,
+        /// The handshake's error.
+        source: std::io::Error,
+    },
+    /// The request could not be built.
+    #[error("{0}")]
+    Request(#[from] http::Error),
+    /// The HTTP exchange failed.
+    #[error("{0}")]
+    Http(#[from] hyper::Error),
+    /// The response body could not be read, or was longer than the limit.
+    #[error("reading {url}: {source}")]
+    Body {
+        /// The URL.
+        url: String,
+        /// The body's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The server answered with an error status.
+    #[error("GET {url} answered {status}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: http::StatusCode,
+    },
+}
+
 /// A response, its body read whole (bounded).
 pub(crate) struct Answer {
     /// The status.
@@ -14,6 +74,18 @@ pub(crate) struct Answer {
     pub(crate) headers: http::HeaderMap,
     /// The body, at most the limit asked for.
     pub(crate) body: Bytes,
+}
+
+/// GET `url`'s body, refusing more than `limit` bytes and any status but success.
+pub(crate) async fn get(url: &str, tls: Arc<rustls::ClientConfig>, limit: usize) -> Result<Vec<u8>, DownloadError> {
+    let answer = exchange(&tls, http::Method::GET, url, &[], Bytes::new(), limit).await?;
+    if !answer.status.is_success() {
+        return Err(DownloadError::Status {
+            url: url.to_string(),
+            status: answer.status,
+        });
+    }
+    Ok(answer.body.to_vec())
 }
 
 /// One request: HTTPS with the host's TLS roots, or plain HTTP when the URL says `http`
@@ -25,18 +97,25 @@ pub(crate) async fn exchange(
     headers: &[(&str, &str)],
     body: Bytes,
     limit: usize,
-) -> Result<Answer, String> {
-    let uri: http::Uri = url.parse().map_err(|e| format!("not a URL `{url}`: {e}"))?;
+) -> Result<Answer, DownloadError> {
+    let uri: http::Uri = url.parse().map_err(|source| DownloadError::Url {
+        url: url.to_string(),
+        source,
+    })?;
     let host = uri
         .host()
-        .ok_or("the URL has no host")?
+        .ok_or(DownloadError::NoHost)?
         .trim_matches(['[', ']'])
         .to_string();
     let https = uri.scheme_str() == Some("https");
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        .map_err(|source| DownloadError::Connect {
+            host: host.clone(),
+            port,
+            source,
+        })?;
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
     let mut request = http::Request::builder()
         .method(method)
@@ -52,13 +131,13 @@ pub(crate) async fn exchange(
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let request = request.body(Full::new(body))?;
     let response = if https {
-        let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| format!("bad host name: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(DownloadError::HostName)?;
         let stream = tokio_rustls::TlsConnector::from(tls.clone())
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS handshake with {host} failed: {e}"))?;
+            .map_err(|source| DownloadError::Tls { host, source })?;
         send(wasmtime_wasi_http::io::TokioIo::new(stream), request).await?
     } else {
         send(wasmtime_wasi_http::io::TokioIo::new(tcp), request).await?
@@ -67,7 +146,10 @@ pub(crate) async fn exchange(
     let body = Limited::new(body, limit)
         .collect()
         .await
-        .map_err(|e| format!("reading {url}: {e}"))?
+        .map_err(|source| DownloadError::Body {
+            url: url.to_string(),
+            source,
+        })?
         .to_bytes();
     Ok(Answer {
         status: parts.status,
@@ -76,13 +158,14 @@ pub(crate) async fn exchange(
     })
 }
 
-async fn send<T>(io: T, request: http::Request<Full<Bytes>>) -> Result<http::Response<hyper::body::Incoming>, String>
+async fn send<T>(
+    io: T,
+    request: http::Request<Full<Bytes>>,
+) -> Result<http::Response<hyper::body::Incoming>, DownloadError>
 where
     T: hyper::rt::Read + hyper::rt::Write + Send + Unpin + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await?;
     tokio::spawn(conn);
-    sender.send_request(request).await.map_err(|e| e.to_string())
+    Ok(sender.send_request(request).await?)
 }

@@ -65,11 +65,12 @@ impl PluginRef {
             None => (text, None),
         };
         let source = if location.starts_with("oci://") {
-            let reference = oci::OciRef::parse(location).map_err(|reason| invalid(&reason))?;
+            let reference = oci::OciRef::parse(location).map_err(|source| Error::Oci {
+                reference: text.to_string(),
+                source,
+            })?;
             if reference.digest().is_none() {
-                return Err(invalid(
-                    "an OCI plugin must be pinned by its manifest digest: `oci://HOST/NAME@sha256:HEX` (`tollgate plugin publish` prints it)",
-                ));
+                return Err(invalid(oci::UNPINNED));
             }
             Source::Oci(reference)
         } else if let Some(name) = location.strip_prefix("builtin:") {
@@ -173,9 +174,9 @@ pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls
                 None => {
                     let bytes = oci::pull(reference, tls, MAX_COMPONENT_BYTES)
                         .await
-                        .map_err(|reason| Error::PluginSource {
+                        .map_err(|source| Error::Oci {
                             reference: plugin.text.clone(),
-                            reason,
+                            source,
                         })?;
                     if let Some(path) = cached {
                         let _ = path.parent().map(std::fs::create_dir_all);
@@ -192,10 +193,13 @@ pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls
             match cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
                 Some(bytes) => bytes,
                 None => {
-                    let bytes = download(url, tls).await.map_err(|reason| Error::PluginSource {
-                        reference: plugin.text.clone(),
-                        reason,
-                    })?;
+                    let bytes =
+                        download::get(url, tls, MAX_COMPONENT_BYTES)
+                            .await
+                            .map_err(|source| Error::Download {
+                                reference: plugin.text.clone(),
+                                source,
+                            })?;
                     if let Some(path) = cached.filter(|_| verify(plugin, &bytes).is_ok()) {
                         let _ = path.parent().map(std::fs::create_dir_all);
                         let _ = std::fs::write(path, &bytes);
@@ -231,22 +235,6 @@ fn check_pin(plugin: &PluginRef, digest: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-async fn download(url: &str, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
-    let answer = download::exchange(
-        &tls,
-        http::Method::GET,
-        url,
-        &[],
-        bytes::Bytes::new(),
-        MAX_COMPONENT_BYTES,
-    )
-    .await?;
-    if !answer.status.is_success() {
-        return Err(format!("GET {url} answered {}", answer.status));
-    }
-    Ok(answer.body.to_vec())
 }
 
 #[cfg(test)]
