@@ -203,6 +203,10 @@ pub enum Error {
     /// The WebAssembly or async runtime could not be set up or used.
     #[error("wasm runtime: {0}")]
     Runtime(String),
+
+    /// Wasmtime refused the engine's configuration or the host's imports.
+    #[error("wasm runtime: {0:#}")]
+    Wasmtime(#[source] wasmtime::Error),
 }
 
 impl Error {
@@ -228,7 +232,8 @@ impl Error {
             | Error::PluginFailed { .. }
             | Error::Build { .. }
             | Error::Runner(_)
-            | Error::Runtime(_) => ExitCode::Failure,
+            | Error::Runtime(_)
+            | Error::Wasmtime(_) => ExitCode::Failure,
         }
     }
 
