@@ -137,6 +137,16 @@ mod tidy {
             (&["step.rs"], &["crate::runner", "crate::pipeline", "crate::cli"]),
             (&["pipeline/"], &["crate::runner", "crate::cli"]),
             (
+                &["sources/"],
+                &[
+                    "crate::runner",
+                    "crate::pipeline",
+                    "crate::cli",
+                    "crate::step",
+                    "crate::sandbox",
+                ],
+            ),
+            (
                 &["github/"],
                 &[
                     "crate::runner",
