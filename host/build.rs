@@ -9,9 +9,9 @@
 //!
 //! Every `plugins/*` crate is a workspace member (a glob in the root `Cargo.toml`); this
 //! script asks `cargo metadata` which of them are builtins, builds them, and writes
-//! `$OUT_DIR/builtins.rs`, the table `host/src/builtin.rs` includes. Guests that exist only
-//! for tests (`tests/guests/*`) are not built here: the e2e harness builds them on first
-//! use (`tests/e2e/guests.rs`), so `cargo build` of the host never compiles them.
+//! `$OUT_DIR/builtins.rs`, the table `host/src/sources/builtin.rs` includes. Guests that
+//! exist only for tests (`tests/guests/*`) are not built here: the e2e harness builds them
+//! on first use (`tests/e2e/guests.rs`), so `cargo build` of the host never compiles them.
 //!
 //! The nested cargo gets its own target directory: sharing the outer one deadlocks when
 //! both need the same profile. Set `TOLLGATE_SKIP_GUEST_BUILD=DIR` to use components

@@ -23,7 +23,8 @@ use tollgate::bindings::tollgate::plugin::types::StepContext;
 use tollgate::events::Collect;
 use tollgate::sandbox::imports::StepIo;
 use tollgate::sandbox::net::{NetPolicy, tls_config};
-use tollgate::sandbox::runtime::{Limits, Runtime, StepSetup, digest};
+use tollgate::sandbox::runtime::{Limits, Runtime, StepSetup};
+use tollgate::sources::digest;
 
 #[path = "../../tests/e2e/guests.rs"]
 mod guests;

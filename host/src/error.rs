@@ -68,6 +68,24 @@ pub enum Error {
         reason: String,
     },
 
+    /// A plugin could not be downloaded from its URL.
+    #[error("plugin `{reference}`: {source}")]
+    Download {
+        /// The reference as written.
+        reference: String,
+        /// Why the download failed.
+        source: crate::sources::download::DownloadError,
+    },
+
+    /// An OCI reference does not parse, or a registry refused a pull or a push.
+    #[error("plugin `{reference}`: {source}")]
+    Oci {
+        /// The reference as written.
+        reference: String,
+        /// What the registry, or the reference, got wrong.
+        source: crate::sources::oci::OciError,
+    },
+
     #[error(
         "digest mismatch for `{reference}`: expected sha256:{expected}, got sha256:{actual}.\n  fix: if the new component is trusted, pin `#sha256={actual}`"
     )]
@@ -185,6 +203,10 @@ pub enum Error {
     /// The WebAssembly or async runtime could not be set up or used.
     #[error("wasm runtime: {0}")]
     Runtime(String),
+
+    /// Wasmtime refused the engine's configuration or the host's imports.
+    #[error("wasm runtime: {0:#}")]
+    Wasmtime(#[source] wasmtime::Error),
 }
 
 impl Error {
@@ -195,6 +217,8 @@ impl Error {
             | Error::InvalidInput { .. }
             | Error::MissingGrant { .. }
             | Error::PluginSource { .. }
+            | Error::Download { .. }
+            | Error::Oci { .. }
             | Error::DigestMismatch { .. }
             | Error::Io { .. }
             | Error::InvalidPlugin { .. }
@@ -208,7 +232,8 @@ impl Error {
             | Error::PluginFailed { .. }
             | Error::Build { .. }
             | Error::Runner(_)
-            | Error::Runtime(_) => ExitCode::Failure,
+            | Error::Runtime(_)
+            | Error::Wasmtime(_) => ExitCode::Failure,
         }
     }
 

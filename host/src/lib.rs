@@ -7,13 +7,10 @@
 
 pub mod artifacts;
 pub mod authoring;
-pub mod builtin;
 pub mod cli;
 pub mod error;
 pub mod events;
-pub mod fetch;
 pub mod github;
-pub mod oci;
 pub mod pipeline;
 pub mod runner;
 pub mod sandbox;
@@ -139,6 +136,16 @@ mod tidy {
             ),
             (&["step.rs"], &["crate::runner", "crate::pipeline", "crate::cli"]),
             (&["pipeline/"], &["crate::runner", "crate::cli"]),
+            (
+                &["sources/"],
+                &[
+                    "crate::runner",
+                    "crate::pipeline",
+                    "crate::cli",
+                    "crate::step",
+                    "crate::sandbox",
+                ],
+            ),
             (
                 &["github/"],
                 &[

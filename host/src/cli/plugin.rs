@@ -2,12 +2,11 @@
 //! `build`, `test`, `compile`, `publish`) over [`crate::authoring`].
 
 use crate::authoring::{self, Lang};
-use crate::builtin;
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Collect, Sink};
 use crate::runner::{self, Mode, Printer};
 use crate::sandbox::runtime::{Limits, Runtime};
-use crate::sources::PluginRef;
+use crate::sources::{PluginRef, builtin};
 use crate::step;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -183,9 +182,9 @@ async fn compile(plugins: &[String]) -> Result<ExitCode> {
 }
 
 async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
-    let target = crate::oci::OciRef::parse(reference).map_err(|reason| Error::PluginSource {
+    let target = crate::sources::oci::OciRef::parse(reference).map_err(|source| Error::Oci {
         reference: reference.to_string(),
-        reason,
+        source,
     })?;
     if target.digest().is_some() {
         return Err(Error::invalid(
@@ -200,11 +199,11 @@ async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
     let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
     let (_, info) = step::load(&runtime, &plugin, tls.clone(), sink, Limits::default()).await?;
     let bytes = crate::sources::fetch(&plugin, None, tls.clone()).await?.bytes;
-    let pinned = crate::oci::publish(&target, &bytes, tls)
+    let pinned = crate::sources::oci::publish(&target, &bytes, tls)
         .await
-        .map_err(|reason| Error::PluginSource {
+        .map_err(|source| Error::Oci {
             reference: reference.to_string(),
-            reason,
+            source,
         })?;
     runner::print_text(&format!(
         "published {} {} as {target}\n{pinned}\n",

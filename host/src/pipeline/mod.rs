@@ -740,7 +740,7 @@ impl Run<'_> {
             plugin: tollgate_attest::PluginRef {
                 name: "run".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
-                digest: crate::sandbox::runtime::digest(script.as_bytes()),
+                digest: crate::sources::digest(script.as_bytes()),
             },
             inputs: tollgate_attest::redact(&inputs, &secrets),
             grants: json!({"native": "run steps execute outside the sandbox"}),

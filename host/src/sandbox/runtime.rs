@@ -174,13 +174,12 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         pin_cpu_features(&mut config)?;
-        let engine = Engine::new(&config).map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        let engine = Engine::new(&config).map_err(Error::Wasmtime)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| Error::Runtime(format!("{e:#}")))?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::Wasmtime)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(Error::Wasmtime)?;
         Plugin::add_to_linker::<_, HasSelf<StepIo>>(&mut linker, |s: &mut StepState| &mut s.io)
-            .map_err(|e| Error::Runtime(format!("{e:#}")))?;
+            .map_err(Error::Wasmtime)?;
         let ticker = engine.weak();
         std::thread::Builder::new()
             .name("tollgate-epoch".into())
@@ -501,7 +500,7 @@ fn pin_cpu_features(config: &mut Config) -> Result<()> {
     // An explicit target turns off wasmtime's detection of this CPU's features.
     config
         .target(&target_lexicon::HOST.to_string())
-        .map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        .map_err(Error::Wasmtime)?;
     for flag in flags {
         // SAFETY: the float-ABI hazard this guards against concerns soft-float hosts, and
         // every flag here names a feature this CPU was just seen to have (wasmtime checks
@@ -521,10 +520,4 @@ fn store_in_cache(component: &Component, path: &Path) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
-}
-
-/// The shared component digest format, `sha256:<hex>`.
-pub fn digest(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }

@@ -33,7 +33,7 @@ mod tests {
         for builtin in BUILTINS {
             assert_eq!(
                 builtin.digest,
-                crate::sandbox::runtime::digest(builtin.component),
+                crate::sources::sha256::digest(builtin.component),
                 "{}",
                 builtin.name
             );

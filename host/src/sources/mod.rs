@@ -2,13 +2,18 @@
 //!
 //! A reference is a builtin name (`region-verify`, `builtin:region-verify`), a local path
 //! to a `.wasm` component, an `https://` URL, or an OCI registry reference
-//! (`oci://HOST/NAME@sha256:HEX`, see [`crate::oci`]). A `#sha256=HEX` suffix pins the
+//! (`oci://HOST/NAME@sha256:HEX`, see [`oci`]). A `#sha256=HEX` suffix pins the
 //! component's digest; it is required for URLs, because a URL's content can change under a
 //! workflow. An OCI reference is pinned by its manifest's digest, which pins the component.
 
-use crate::builtin;
+pub(crate) mod builtin;
+pub mod download;
+pub mod oci;
+mod sha256;
+
+pub use sha256::digest;
+
 use crate::error::{Error, Result};
-use crate::sandbox::runtime::digest;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +33,7 @@ pub enum Source {
     /// An `https://` URL; always pinned.
     Url(String),
     /// A component in an OCI registry, pinned by manifest digest.
-    Oci(crate::oci::OciRef),
+    Oci(oci::OciRef),
 }
 
 /// A reference and its optional pinned digest.
@@ -60,11 +65,12 @@ impl PluginRef {
             None => (text, None),
         };
         let source = if location.starts_with("oci://") {
-            let reference = crate::oci::OciRef::parse(location).map_err(|reason| invalid(&reason))?;
+            let reference = oci::OciRef::parse(location).map_err(|source| Error::Oci {
+                reference: text.to_string(),
+                source,
+            })?;
             if reference.digest().is_none() {
-                return Err(invalid(
-                    "an OCI plugin must be pinned by its manifest digest: `oci://HOST/NAME@sha256:HEX` (`tollgate plugin publish` prints it)",
-                ));
+                return Err(invalid(oci::UNPINNED));
             }
             Source::Oci(reference)
         } else if let Some(name) = location.strip_prefix("builtin:") {
@@ -166,11 +172,11 @@ pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls
             match cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
                 Some(bytes) => bytes,
                 None => {
-                    let bytes = crate::oci::pull(reference, tls)
+                    let bytes = oci::pull(reference, tls, MAX_COMPONENT_BYTES)
                         .await
-                        .map_err(|reason| Error::PluginSource {
+                        .map_err(|source| Error::Oci {
                             reference: plugin.text.clone(),
-                            reason,
+                            source,
                         })?;
                     if let Some(path) = cached {
                         let _ = path.parent().map(std::fs::create_dir_all);
@@ -187,10 +193,13 @@ pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls
             match cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
                 Some(bytes) => bytes,
                 None => {
-                    let bytes = download(url, tls).await.map_err(|reason| Error::PluginSource {
-                        reference: plugin.text.clone(),
-                        reason,
-                    })?;
+                    let bytes =
+                        download::get(url, tls, MAX_COMPONENT_BYTES)
+                            .await
+                            .map_err(|source| Error::Download {
+                                reference: plugin.text.clone(),
+                                source,
+                            })?;
                     if let Some(path) = cached.filter(|_| verify(plugin, &bytes).is_ok()) {
                         let _ = path.parent().map(std::fs::create_dir_all);
                         let _ = std::fs::write(path, &bytes);
@@ -226,22 +235,6 @@ fn check_pin(plugin: &PluginRef, digest: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-async fn download(url: &str, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
-    let answer = crate::fetch::exchange(
-        &tls,
-        http::Method::GET,
-        url,
-        &[],
-        bytes::Bytes::new(),
-        MAX_COMPONENT_BYTES,
-    )
-    .await?;
-    if !answer.status.is_success() {
-        return Err(format!("GET {url} answered {}", answer.status));
-    }
-    Ok(answer.body.to_vec())
 }
 
 #[cfg(test)]
