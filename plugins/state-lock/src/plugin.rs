@@ -413,18 +413,19 @@ fn operate<B: Backend>(
                     Some((waited.as_secs_f32() / total).min(1.0)),
                 );
             };
-            match lock.acquire(me(config, context, crate::token()), wait, &mut progress) {
+            let token = crate::token();
+            // The token is stored before the lock is taken, not after: a run cancelled or killed
+            // the moment the lease lands must still leave its release step a token to release with.
+            if let Some(name) = config.token_artifact.as_deref().filter(|n| !n.trim().is_empty())
+                && let Err(e) = tollgate_sdk::artifacts::put(name, "text/plain", token.as_bytes())
+            {
+                return Err(PluginError::Peer(format!(
+                    "could not store the token of lock {key} as artifact `{name}` ({e:?}), so the lock was not \
+                     taken; run the step with an artifact store"
+                )));
+            }
+            match lock.acquire(me(config, context, token), wait, &mut progress) {
                 Ok(held) => {
-                    if let Some(name) = config.token_artifact.as_deref().filter(|n| !n.trim().is_empty())
-                        && let Err(e) = tollgate_sdk::artifacts::put(name, "text/plain", held.lease.token.as_bytes())
-                    {
-                        // Held but unreleasable by the later job: give it back rather than leave it to the TTL.
-                        let _ = lock.release(&held.lease.token, &by);
-                        return Err(PluginError::Peer(format!(
-                            "acquired lock {key} but could not store its token as artifact `{name}` ({e:?}), so it \
-                             was released again; run the step with an artifact store"
-                        )));
-                    }
                     if let Some(old) = &held.took_over {
                         tollgate_sdk::warn(&format!(
                             "took over lock {key} from {}: its lease expired without a release",
