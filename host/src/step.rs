@@ -6,7 +6,7 @@ use crate::bindings::tollgate::plugin::types::{Input, Level, PluginError, Plugin
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Event, Sink};
 use crate::sandbox::capabilities::{Effective, Grants, intersect};
-use crate::sandbox::imports::{Masker, Produced, StepIo};
+use crate::sandbox::imports::{GithubReach, Masker, Produced, StepIo};
 use crate::sandbox::inputs::{Given, resolve};
 use crate::sandbox::net::NetPolicy;
 use crate::sandbox::runtime::{Limits, Loaded, Runtime, StepSetup};
@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tollgate_attest::Predicate;
+use tollgate_vocab::reach::RefScope;
 
 /// Everything that defines one step.
 #[derive(Clone)]
@@ -163,6 +164,12 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
     io.masker = Masker::new(secret_values);
     io.secrets = secrets;
     io.github = request.github;
+    let owner = request.plugin.owner();
+    io.reach = Some(GithubReach {
+        refs: RefScope::new(owner.clone(), effective.refs.clone()),
+        owner,
+        step: request.context.step_id.clone(),
+    });
     io.declared_outputs = Some(info.outputs.iter().map(|o| o.name.clone()).collect::<BTreeSet<_>>());
     let setup = StepSetup {
         io,

@@ -7,6 +7,7 @@ use crate::github_peer::{Peer, REPOSITORY, TOKEN};
 use crate::support::{Run, guest, run_cmd, tollgate};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use tollgate_vocab::reach::{owner_of, unmark};
 
 /// The probe's run and its answers, one per call.
 struct Probe {
@@ -147,9 +148,14 @@ async fn comments_are_created_updated_and_deleted() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["body"], "first, edited");
     p.err(5, "not-found");
-    assert_eq!(
-        peer.comments(3).await,
-        vec![(first["id"].as_u64().unwrap(), "first, edited".to_string())]
+    let stored = peer.comments(3).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].0, first["id"].as_u64().unwrap());
+    assert_eq!(unmark(&stored[0].1), "first, edited");
+    assert!(
+        owner_of(&stored[0].1).is_some_and(|o| o.starts_with("path-")),
+        "the host marks what a plugin posts: {:?}",
+        stored[0].1
     );
 }
 
@@ -229,6 +235,7 @@ async fn refs_and_commits_are_compare_and_swap() {
             {"call": "delete-ref", "name": lock},
             {"call": "get-commit", "sha": "0000000000000000000000000000000000000000"},
             {"call": "create-ref", "name": "refs/../../issues", "sha": "$0.sha"},
+            {"call": "create-ref", "name": lock, "sha": "$0.sha"},
         ]),
     )
     .await;
@@ -249,9 +256,20 @@ async fn refs_and_commits_are_compare_and_swap() {
     p.err(11, "not-found");
     p.err(12, "conflict");
     p.err(13, "not-found");
-    p.err(14, "conflict");
+    assert!(p.err(14, "denied").contains("not a ref name"));
+    assert_eq!(p.ok(15)["name"], lock, "the plugin sees the name it wrote");
     let refs = peer.repo().await["refs"].clone();
-    assert!(refs.get(lock).is_none(), "{refs}");
+    let kept: Vec<&String> = refs
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|r| r.contains("locks/us-east"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{refs}");
+    assert!(
+        kept[0].starts_with("refs/tollgate/path-") && kept[0].ends_with("/locks/us-east"),
+        "kept under the plugin's own namespace: {refs}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -433,7 +451,12 @@ async fn a_lost_answer_never_makes_a_duplicate() {
     )
     .await;
     let comment = p.ok(0);
-    let comments = peer.comments(5).await;
+    let comments: Vec<(u64, String)> = peer
+        .comments(5)
+        .await
+        .into_iter()
+        .map(|(id, b)| (id, unmark(&b).to_string()))
+        .collect();
     assert_eq!(
         comments,
         vec![(comment["id"].as_u64().unwrap(), "posted once".to_string())]
@@ -476,7 +499,7 @@ async fn a_lost_answer_never_makes_a_duplicate() {
         .comments(5)
         .await
         .into_iter()
-        .filter(|(_, b)| b == "same words")
+        .filter(|(_, b)| unmark(b) == "same words")
         .map(|(id, _)| id)
         .collect();
     assert_eq!(same.len(), 2, "the old one and exactly one new one: {same:?}");
@@ -517,7 +540,12 @@ async fn random_faults_end_with_exactly_the_expected_state() {
         .filter(|r| r["method"] == "POST" && r["applied"] == true)
         .count();
     assert!(lost_creates >= 1, "a create's answer was lost at least once: {stats}");
-    let mut bodies: Vec<String> = peer.comments(1).await.into_iter().map(|(_, b)| b).collect();
+    let mut bodies: Vec<String> = peer
+        .comments(1)
+        .await
+        .into_iter()
+        .map(|(_, b)| unmark(&b).to_string())
+        .collect();
     bodies.sort();
     let mut expected: Vec<String> = (0..rounds).map(|i| format!("note {i}, v2")).collect();
     expected.sort();
@@ -531,7 +559,7 @@ async fn random_faults_end_with_exactly_the_expected_state() {
         .map(|i| {
             (
                 i["title"].as_str().unwrap().into(),
-                i["body"].as_str().unwrap_or("").into(),
+                unmark(i["body"].as_str().unwrap_or("")).into(),
             )
         })
         .collect();
@@ -585,4 +613,164 @@ outputs:
     assert_eq!(comments.len(), 1);
     let posts = peer.requests().await.iter().filter(|r| r["method"] == "POST").count();
     assert_eq!(posts, 1, "the ungranted step reached nothing");
+}
+
+/// The attacks of a plugin holding `contents:write` (as `state-lock` must): each reaches for a
+/// ref outside its own `refs/tollgate/…`, in every spelling, and each is refused before GitHub
+/// sees it, naming the grant that would allow it.
+#[tokio::test(flavor = "multi_thread")]
+async fn contents_write_reaches_only_the_plugins_own_refs() {
+    let peer = Peer::start().await;
+    let main = "a".repeat(40);
+    peer.control("POST", "/_control/refs", json!({"ref": "refs/heads/main", "sha": main}))
+        .await;
+    let before = peer.repo().await["refs"].clone();
+    let mut calls = vec![json!({"call": "create-commit", "message": "wipe", "parents": []})];
+    let outside = [
+        "refs/heads/main",
+        "heads/main",
+        "refs//heads/main",
+        "refs/tollgate/../heads/main",
+        "refs/tollgate/%2e%2e/heads/main",
+        "refs%2Fheads%2Fmain",
+        "refs/Heads/main",
+        "REFS/heads/main",
+        "refs/heads/main/",
+        "refs/heads/./main",
+        "refs/tags/v9.9.9",
+    ];
+    for name in outside {
+        calls.push(json!({"call": "update-ref", "name": name, "sha": "$0.sha", "force": true}));
+        calls.push(json!({"call": "delete-ref", "name": name}));
+        calls.push(json!({"call": "create-ref", "name": name, "sha": "$0.sha"}));
+    }
+    let p = probe(&peer, Value::Array(calls)).await;
+    p.ok(0);
+    for i in 1..p.answers.len() {
+        let message = p.err(i, "denied");
+        assert!(message.contains("refused"), "call {i}: {message}");
+    }
+    let refused = p.err(1, "denied");
+    assert!(refused.contains("allow: {refs: [refs/heads/main]}"), "{refused}");
+    assert!(refused.contains("--allow-ref refs/heads/main"), "{refused}");
+    assert_eq!(peer.repo().await["refs"], before, "no ref moved, appeared or vanished");
+    let writes: Vec<Value> = peer
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("/git/refs")))
+        .collect();
+    assert!(writes.is_empty(), "a refused ref call reached GitHub: {writes:?}");
+
+    // A grant names what it reaches, and no further.
+    let granted = [ALL, &["--allow-ref", "refs/heads/release-*"][..]].concat();
+    let p = probe_with(
+        &peer,
+        json!([
+            {"call": "create-commit", "message": "release", "parents": []},
+            {"call": "create-ref", "name": "refs/heads/release-1.2", "sha": "$0.sha"},
+            {"call": "update-ref", "name": "refs/heads/main", "sha": "$0.sha", "force": true},
+        ]),
+        &granted,
+        &[],
+        &[],
+    )
+    .await;
+    assert_eq!(p.ok(1)["name"], "refs/heads/release-1.2");
+    p.err(2, "denied");
+    assert_eq!(peer.repo().await["refs"]["refs/heads/main"], before["refs/heads/main"]);
+}
+
+/// A plugin changes only the comments and issues it created: a person's comment, another
+/// plugin's comment and issue, and a body that forges the owner marker all stay as they were.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_cannot_rewrite_or_close_what_another_wrote() {
+    let peer = Peer::start().await;
+    peer.seed_pull(4).await;
+    let person = peer
+        .api("POST", "/issues/4/comments", json!({"body": "LGTM, ship it"}))
+        .await;
+    let person = person["id"].as_u64().unwrap();
+    // The "other plugin" is the same component from another path: another source, another owner.
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-probe.wasm");
+    std::fs::copy(guest("github-probe"), &other).unwrap();
+    let mut cmd = tollgate();
+    let calls = json!([
+        {"call": "create-comment", "issue": 4, "body": "## Plan: 0 to destroy"},
+        {"call": "create-issue", "title": "Drift in us-east", "body": "drifted", "labels": ["drift"]},
+    ]);
+    cmd.args([
+        "run",
+        other.to_str().unwrap(),
+        "--json",
+        "--with",
+        &format!("calls={calls}"),
+    ])
+    .args(ALL)
+    .env("GITHUB_API_URL", peer.url(""))
+    .env("GITHUB_TOKEN", TOKEN)
+    .env("GITHUB_REPOSITORY", REPOSITORY);
+    let run = run_cmd(&mut cmd).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let theirs: Vec<Value> = serde_json::from_str(&run.output("result")).unwrap();
+    let (comment, issue) = (&theirs[0]["ok"]["id"], &theirs[1]["ok"]["number"]);
+    let before = peer.repo().await;
+
+    let p = probe(
+        &peer,
+        json!([
+            {"call": "update-comment", "id": person, "body": "No changes."},
+            {"call": "delete-comment", "id": person},
+            {"call": "update-comment", "id": comment, "body": "No changes."},
+            {"call": "delete-comment", "id": comment},
+            {"call": "update-issue", "number": issue, "state": "closed"},
+            {"call": "update-issue", "number": 4, "title": "hijacked", "state": "closed"},
+            {"call": "create-comment", "issue": 4,
+             "body": "mine\n<!-- tollgate:owner=builtin-x step=a -->\n<!-- TOLLGATE:OWNER=other step=b -->"},
+            {"call": "update-comment", "id": "$6.id", "body": "mine, edited"},
+        ]),
+    )
+    .await;
+    for i in 0..6 {
+        let message = p.err(i, "denied");
+        assert!(message.contains("refused"), "call {i}: {message}");
+        assert!(
+            message.contains("only the comments and issues its own plugin"),
+            "{message}"
+        );
+    }
+    assert!(p.err(0, "denied").contains("no Tollgate owner marker"));
+    assert!(p.err(2, "denied").contains("belongs to `path-"));
+    assert_eq!(p.ok(6)["body"], "mine", "forged marker lines are dropped");
+    assert_eq!(p.ok(7)["body"], "mine, edited", "its own comment is its to edit");
+    let after = peer.repo().await;
+    let untouched = |repo: &Value| -> Vec<Value> {
+        repo["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let comments: Vec<Value> = i["comment_list"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|c| c["id"] != p.ok(6)["id"])
+                    .map(|c| json!([c["id"], c["body"], c["deleted"]]))
+                    .collect();
+                json!([i["number"], i["title"], i["state"], i["body"], comments])
+            })
+            .collect()
+    };
+    assert_eq!(untouched(&after), untouched(&before), "nothing another wrote changed");
+    let mine = peer
+        .comments(4)
+        .await
+        .into_iter()
+        .find(|(id, _)| Some(*id) == p.ok(6)["id"].as_u64())
+        .unwrap()
+        .1;
+    assert_eq!(mine.matches("tollgate:owner").count(), 1, "{mine}");
+    assert!(!mine.to_lowercase().contains("owner=other"), "{mine}");
 }

@@ -5,7 +5,7 @@
 //!   may never reach.
 //! - Contract rules the host and the SDK's `MockHost` both apply: what `describe` may
 //!   declare ([`plugin`]), the kinds of input values ([`input`]), the words for a missing
-//!   grant ([`grant`]).
+//!   grant ([`grant`]), what a step's GitHub writes reach ([`reach`]).
 //!
 //! The pipeline loader, the command line, the action inputs and the sandbox all parse through this crate, so
 //! a value a dry run accepts is a value the run accepts. Every refusal is an [`Invalid`] that says what was
@@ -27,6 +27,7 @@ pub mod input;
 pub mod limits;
 pub mod origin;
 pub mod plugin;
+pub mod reach;
 pub mod secret;
 pub mod size;
 

@@ -17,6 +17,10 @@ pub const MAX_OUTPUTS_TOTAL: usize = 4 << 20;
 /// GitHub's cap on one step's summary.
 pub const MAX_SUMMARY_BYTES: usize = 1 << 20;
 
+/// The longest comment or issue body a plugin may write: GitHub's 65,536 characters less room for the owner
+/// marker the host appends (`reach::mark`). Counted in UTF-8 bytes, never fewer than characters.
+pub const MAX_GITHUB_BODY: usize = 65_536 - 256;
+
 /// Largest artifact a plugin may store.
 pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
 

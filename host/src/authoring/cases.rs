@@ -254,6 +254,7 @@ fn request(wasm: &Path, case: &Case, base: &Path, url: &str) -> Result<StepReque
             write: &case.allow.write,
             secrets: &case.allow.secrets,
             github: &github,
+            refs: &[],
         },
         base,
     )?;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use tollgate_vocab::reach::RefPattern;
 use tollgate_vocab::{GithubPermission, OriginPattern};
 
 pub(super) const EXIT_CODES: &str = "\
@@ -44,6 +45,10 @@ pub struct RunArgs {
     /// Grant a GitHub permission, e.g. `pull-requests:write`.
     #[arg(long = "allow-github", value_name = "PERMISSION", value_parser = permission_arg)]
     pub(crate) allow_github: Vec<GithubPermission>,
+    /// Let `contents:write` move a ref outside the plugin's own `refs/tollgate/…`: a full ref, or
+    /// one ending in `*` (`refs/heads/release-*`).
+    #[arg(long = "allow-ref", value_name = "REF", value_parser = ref_arg)]
+    pub(crate) allow_refs: Vec<RefPattern>,
     /// Wall-clock limit of the step (`describe` included), e.g. `30s`, `10m`.
     #[arg(long, value_name = "DURATION", default_value = tollgate_vocab::defaults::DEFAULT_TIMEOUT_TEXT, value_parser = duration_arg)]
     pub(crate) timeout: Duration,
@@ -151,6 +156,11 @@ fn origin_arg(text: &str) -> std::result::Result<OriginPattern, String> {
 /// clap's parser for GitHub permissions: the one spelling in `tollgate-vocab`.
 fn permission_arg(text: &str) -> std::result::Result<GithubPermission, String> {
     GithubPermission::parse(text).map_err(|e| e.reason)
+}
+
+/// clap's parser for ref grants: the one spelling in `tollgate-vocab`.
+fn ref_arg(text: &str) -> std::result::Result<RefPattern, String> {
+    RefPattern::parse(text).map_err(|e| e.reason)
 }
 
 /// clap's parser for sizes: the one spelling in `tollgate-vocab`.

@@ -396,6 +396,19 @@ impl Client {
         Ok(comment.into_comment())
     }
 
+    /// One comment, by id: the host reads its owner marker before a plugin may change it.
+    pub async fn get_comment(&self, id: u64) -> Result<Comment, GithubError> {
+        let comment: CommentJson = self.get(&self.repo_path(&format!("/issues/comments/{id}"))).await?;
+        Ok(comment.into_comment())
+    }
+
+    /// One issue or pull request, by number: the host reads its owner marker before a plugin
+    /// may change it.
+    pub async fn get_issue(&self, number: u64) -> Result<Issue, GithubError> {
+        let issue: IssueJson = self.get(&self.repo_path(&format!("/issues/{number}"))).await?;
+        Ok(issue.into_issue())
+    }
+
     /// Replace a comment's body.
     pub async fn update_comment(&self, id: u64, body: &str) -> Result<Comment, GithubError> {
         let target = self.repo_path(&format!("/issues/comments/{id}"));

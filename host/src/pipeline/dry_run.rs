@@ -38,6 +38,15 @@ pub(crate) fn dry_run(pipeline: &Pipeline) -> String {
         }
         if let StepKind::Uses(u) = &step.kind {
             out.push_str(&format!("{pad}    grants: {}\n", describe_allow(&u.allow)));
+            if !u.allow.github.is_empty()
+                && let Ok(plugin) = crate::sources::PluginRef::parse(&u.uses)
+            {
+                let owner = plugin.owner();
+                out.push_str(&format!(
+                    "{pad}    on GitHub as `{owner}`: its refs are {}{owner}/…; it changes only comments and issues it created\n",
+                    tollgate_vocab::reach::NAMESPACE_ROOT
+                ));
+            }
         }
         if let StepKind::Run(r) = &step.kind {
             for a in &r.use_artifacts {
@@ -69,6 +78,7 @@ fn describe_allow(allow: &tollgate_pipeline::Allow) -> String {
     parts.extend(list("write", &allow.write));
     parts.extend(list("secrets", &allow.secrets));
     parts.extend(list("github", &allow.github));
+    parts.extend(list("refs", &allow.refs));
     if let Some(t) = allow.timeout {
         parts.push(format!("timeout {}", tollgate_vocab::format_duration(t)));
     }

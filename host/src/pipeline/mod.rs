@@ -579,6 +579,7 @@ impl Run<'_> {
             write: &allow.write,
             secrets: &allow.secrets,
             github: &allow.github,
+            refs: &allow.refs,
         };
         let grants = Grants::new(&lists, &self.cwd)?;
         let defaults = Limits::default();

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use tollgate_vocab::grant::{Asked, Needed, Offered, Refused, Request};
 pub use tollgate_vocab::origin::{OriginPattern, Scheme, normalize_host};
+use tollgate_vocab::reach::RefPattern;
 
 /// The WIT's GitHub permission for the vocabulary's (the two enums name the same six).
 fn to_wit(p: tollgate_vocab::github::GithubPermission) -> GithubPermission {
@@ -61,6 +62,8 @@ pub struct Grants {
     pub secrets: Vec<String>,
     /// GitHub permissions the step may use.
     pub github: Vec<GithubPermission>,
+    /// Refs beyond the plugin's own namespace its `contents:write` may move.
+    pub refs: Vec<RefPattern>,
 }
 
 /// Grants as the workflow wrote them, already spelled by `tollgate-vocab` (CLI flags, the
@@ -77,6 +80,8 @@ pub struct GrantLists<'a> {
     pub secrets: &'a [String],
     /// `--allow-github` / `allow.github`.
     pub github: &'a [tollgate_vocab::GithubPermission],
+    /// `--allow-ref` / `allow.refs`.
+    pub refs: &'a [RefPattern],
 }
 
 impl Grants {
@@ -89,6 +94,7 @@ impl Grants {
             net: lists.net.to_vec(),
             secrets: lists.secrets.to_vec(),
             github: lists.github.iter().map(|p| to_wit(*p)).collect(),
+            refs: lists.refs.to_vec(),
             ..Grants::default()
         };
         for dir in lists.read {
@@ -150,6 +156,8 @@ pub struct Effective {
     pub secrets: Vec<String>,
     /// GitHub permissions requested and covered by a grant.
     pub github: Vec<GithubPermission>,
+    /// Refs beyond the plugin's namespace, when it may write refs at all.
+    pub refs: Vec<RefPattern>,
     /// Grants the plugin did not ask for; they are dropped, and said so.
     pub unused: Vec<String>,
 }
@@ -162,6 +170,7 @@ impl Effective {
             "dirs": self.dirs.iter().map(|d| serde_json::json!({"path": d.path, "writable": d.writable})).collect::<Vec<_>>(),
             "secrets": self.secrets,
             "github": self.github.iter().map(|p| github_permission_name(*p)).collect::<Vec<_>>(),
+            "refs": self.refs.iter().map(RefPattern::as_str).collect::<Vec<_>>(),
         })
     }
 
@@ -233,6 +242,12 @@ pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) 
     }
     for s in grants.secrets.iter().filter(|s| !eff.secrets.contains(s)) {
         eff.unused.push(Needed::Secret(s).words());
+    }
+    if eff.github.contains(&GithubPermission::ContentsWrite) {
+        eff.refs = grants.refs.clone();
+    } else {
+        let reach = |r: &RefPattern| format!("the ref `{r}` (it does not request contents:write)");
+        eff.unused.extend(grants.refs.iter().map(reach));
     }
     Ok(eff)
 }

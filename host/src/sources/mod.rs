@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tollgate_vocab::reach::Owner;
 
 /// Largest component accepted, from a URL or a path: compiling costs host memory in
 /// proportion to size (about 30× for an interpreter-bearing Python or JS component), before
@@ -94,6 +95,25 @@ impl PluginRef {
             source,
             sha256,
         })
+    }
+
+    /// Who the step is on GitHub ([`tollgate_vocab::reach`]): a builtin by its name; any other
+    /// plugin by a digest of where the workflow said it comes from (the path, the URL, the OCI
+    /// repository), never by the name its `describe` claims. A new pin of the same source keeps
+    /// its owner, so an upgraded plugin still finds its refs and comments.
+    pub fn owner(&self) -> Owner {
+        let (kind, location) = match &self.source {
+            Source::Builtin(name) => match Owner::new(name) {
+                Ok(owner) => return owner,
+                Err(_) => ("builtin", name.clone()),
+            },
+            Source::Path(path) => ("path", path.display().to_string()),
+            Source::Url(url) => ("url", url.clone()),
+            Source::Oci(r) => ("oci", format!("{}/{}", r.registry, r.repository)),
+        };
+        let hex = digest(location.as_bytes());
+        let short = &hex["sha256:".len()..];
+        Owner::new(&format!("{kind}-{}", &short[..12])).expect("a kind and hex digits make an owner name")
     }
 
     /// A short name for messages: the builtin name or the file stem.

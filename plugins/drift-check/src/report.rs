@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 use tollgate_sdk::markdown::{code_line, fence_for, inline, truncate};
 use tollgate_tfplan::{ChangeKind, Counts, Masked, Plan, ResourceChange};
 
-/// GitHub refuses issue bodies over 65,536 characters.
-pub const ISSUE_LIMIT: usize = 65_536;
+/// The longest issue body the host posts for us: GitHub's cap less the host's owner marker.
+pub const ISSUE_LIMIT: usize = tollgate_vocab::limits::MAX_GITHUB_BODY;
 
 /// What kind of plan the JSON is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,9 +16,9 @@ use tollgate_tfplan::{
     path_text,
 };
 
-/// GitHub refuses a comment body longer than this many characters. The renderer measures
-/// UTF-8 bytes, which are never fewer than characters (or UTF-16 units).
-pub const COMMENT_LIMIT: usize = 65_536;
+/// The longest body the host posts for us: GitHub's cap less the host's owner marker. The
+/// renderer measures UTF-8 bytes, which are never fewer than characters (or UTF-16 units).
+pub const COMMENT_LIMIT: usize = tollgate_vocab::limits::MAX_GITHUB_BODY;
 /// What the step summary takes from one step: a round 1 MB, kept below the host's cap because the host
 /// masks secrets before it measures (`***` outgrows a shorter secret) and drops an append that then passes
 /// the cap whole, plan and cut notice alike.

@@ -80,6 +80,14 @@ pub fn post(pr: u64, workspace: &str, body: &str, minimize_stale: bool) -> Resul
                 break;
             }
             Err(GithubError::NotFound(_)) => continue,
+            // A forged marker: GitHub (403) or the host (another plugin's comment) refuses the edit.
+            Err(GithubError::Denied(e)) => {
+                tollgate_sdk::warn(&format!(
+                    "comment {} carries this workspace's marker but is not ours ({e}); skipping it",
+                    c.id
+                ));
+                continue;
+            }
             Err(GithubError::Other(e)) if e.starts_with("403") => {
                 tollgate_sdk::warn(&format!(
                     "comment {} carries this workspace's marker but cannot be edited ({e}); skipping it",

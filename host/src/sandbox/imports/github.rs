@@ -1,6 +1,8 @@
 //! `tollgate:plugin/github`: each call checked against the step's GitHub grants
-//! (`tollgate_vocab::github::Call`, the mapping the SDK's `MockHost` uses too), then made by
-//! the host's client (`crate::github`) with the token the host holds.
+//! (`tollgate_vocab::github::Call`, the mapping the SDK's `MockHost` uses too) and against what
+//! the step may reach (`tollgate_vocab::reach`: its own refs, the comments and issues its
+//! plugin created), then made by the host's client (`crate::github`) with the token the host
+//! holds. Every body and title is masked and every body ends with the host's owner marker.
 
 use super::StepIo;
 use crate::bindings::tollgate::plugin::github;
@@ -8,6 +10,19 @@ use crate::bindings::tollgate::plugin::types::GithubPermission;
 use crate::events::Event;
 use crate::github::{Client, GithubError};
 use tollgate_vocab::github::Call;
+use tollgate_vocab::limits::MAX_GITHUB_BODY;
+use tollgate_vocab::reach::{self, Owner, RefScope};
+
+/// Who a step is on GitHub and which refs it may name: set by the host from the plugin's
+/// source and the step's grants, never from anything the plugin says.
+pub struct GithubReach {
+    /// The owner its refs and markers carry.
+    pub owner: Owner,
+    /// The step id its markers carry.
+    pub step: String,
+    /// Its namespace and ref grants.
+    pub refs: RefScope,
+}
 
 /// The vocabulary's permission for the WIT's.
 fn vocab(p: GithubPermission) -> tollgate_vocab::GithubPermission {
@@ -38,12 +53,7 @@ impl StepIo {
     fn github_for(&mut self, call: Call) -> Result<&Client, github::GithubError> {
         let granted: Vec<_> = self.net.effective.github.iter().map(|p| vocab(*p)).collect();
         if !call.allowed_by(&granted) {
-            let message = call.denied();
-            self.sink.emit(Event::host_warning(format!(
-                "{}: GitHub call denied: {message}",
-                self.plugin
-            )));
-            return Err(github::GithubError::Denied(message));
+            return Err(self.deny(call.denied()));
         }
         if self.github_client.is_none() {
             let client = match &self.github {
@@ -64,10 +74,64 @@ impl StepIo {
     }
 }
 
+impl StepIo {
+    /// Say a denial to the runner, as HTTP denials are, and give it to the plugin.
+    fn deny(&self, message: String) -> github::GithubError {
+        self.sink.emit(Event::host_warning(format!(
+            "{}: GitHub call denied: {message}",
+            self.plugin
+        )));
+        github::GithubError::Denied(message)
+    }
+
+    fn reach(&self) -> Result<&GithubReach, github::GithubError> {
+        self.reach
+            .as_ref()
+            .ok_or_else(|| github::GithubError::Unavailable("GitHub writes are not available while describing".into()))
+    }
+
+    /// The ref GitHub is asked about for the plugin's `name`.
+    fn ref_name(&self, call: Call, name: &str) -> Result<String, github::GithubError> {
+        let resolved = self.reach()?.refs.resolve(call, name);
+        resolved.map_err(|message| self.deny(message))
+    }
+
+    /// A ref as the plugin named it.
+    fn present(&self, r: crate::github::GitRef) -> github::GitRef {
+        let name = match &self.reach {
+            Some(reach) => reach.refs.present(&r.name),
+            None => r.name,
+        };
+        github::GitRef { name, sha: r.sha }
+    }
+
+    /// `body` as posted: secrets masked, the host's owner marker last.
+    fn body(&self, body: &str) -> Result<String, github::GithubError> {
+        let reach = self.reach()?;
+        if body.len() > MAX_GITHUB_BODY {
+            return Err(github::GithubError::Other(format!(
+                "the body is {} bytes; a plugin may write {MAX_GITHUB_BODY} (GitHub's 65536 characters less the \
+                 host's owner marker)",
+                body.len()
+            )));
+        }
+        Ok(reach::mark(&self.masker.mask(body), &reach.owner, &reach.step))
+    }
+
+    /// Refuse `call` on a comment or issue whose `body` another owner (or nobody) marked.
+    fn check_owner(&self, call: Call, what: &str, body: &str) -> Result<(), github::GithubError> {
+        let owner = &self.reach()?.owner;
+        match reach::owner_of(body) {
+            Some(found) if found == owner.as_str() => Ok(()),
+            found => Err(self.deny(reach::not_owned(call, what, owner, found))),
+        }
+    }
+}
+
 fn comment(c: crate::github::Comment) -> github::Comment {
     github::Comment {
         id: c.id,
-        body: c.body,
+        body: reach::unmark(&c.body).to_string(),
         author: c.author,
         html_url: c.html_url,
     }
@@ -77,17 +141,10 @@ fn issue(i: crate::github::Issue) -> github::Issue {
     github::Issue {
         number: i.number,
         title: i.title,
-        body: i.body,
+        body: reach::unmark(&i.body).to_string(),
         state: i.state,
         labels: i.labels,
         html_url: i.html_url,
-    }
-}
-
-fn git_ref(r: crate::github::GitRef) -> github::GitRef {
-    github::GitRef {
-        name: r.name,
-        sha: r.sha,
     }
 }
 
@@ -125,6 +182,8 @@ impl github::Host for StepIo {
     }
 
     async fn create_comment(&mut self, issue: u64, body: String) -> Result<github::Comment, github::GithubError> {
+        self.github_for(Call::CreateComment)?;
+        let body = self.body(&body)?;
         let client = self.github_for(Call::CreateComment)?;
         client
             .create_comment(issue, &body)
@@ -134,11 +193,24 @@ impl github::Host for StepIo {
     }
 
     async fn update_comment(&mut self, id: u64, body: String) -> Result<github::Comment, github::GithubError> {
+        let current = self
+            .github_for(Call::UpdateComment)?
+            .get_comment(id)
+            .await
+            .map_err(wit_error)?;
+        self.check_owner(Call::UpdateComment, &format!("comment {id}"), &current.body)?;
+        let body = self.body(&body)?;
         let client = self.github_for(Call::UpdateComment)?;
         client.update_comment(id, &body).await.map(comment).map_err(wit_error)
     }
 
     async fn delete_comment(&mut self, id: u64) -> Result<(), github::GithubError> {
+        let current = self
+            .github_for(Call::DeleteComment)?
+            .get_comment(id)
+            .await
+            .map_err(wit_error)?;
+        self.check_owner(Call::DeleteComment, &format!("comment {id}"), &current.body)?;
         let client = self.github_for(Call::DeleteComment)?;
         client.delete_comment(id).await.map_err(wit_error)
     }
@@ -159,6 +231,8 @@ impl github::Host for StepIo {
         body: String,
         labels: Vec<String>,
     ) -> Result<github::Issue, github::GithubError> {
+        self.github_for(Call::CreateIssue)?;
+        let (title, body) = (self.masker.mask(&title), self.body(&body)?);
         let client = self.github_for(Call::CreateIssue)?;
         client
             .create_issue(&title, &body, &labels)
@@ -174,6 +248,14 @@ impl github::Host for StepIo {
         body: Option<String>,
         state: Option<String>,
     ) -> Result<github::Issue, github::GithubError> {
+        let current = self
+            .github_for(Call::UpdateIssue)?
+            .get_issue(number)
+            .await
+            .map_err(wit_error)?;
+        self.check_owner(Call::UpdateIssue, &format!("issue #{number}"), &current.body)?;
+        let title = title.map(|t| self.masker.mask(&t));
+        let body = body.map(|b| self.body(&b)).transpose()?;
         let client = self.github_for(Call::UpdateIssue)?;
         client
             .update_issue(number, title.as_deref(), body.as_deref(), state.as_deref())
@@ -183,16 +265,24 @@ impl github::Host for StepIo {
     }
 
     async fn create_ref(&mut self, name: String, sha: String) -> Result<github::GitRef, github::GithubError> {
+        self.github_for(Call::CreateRef)?;
+        let name = self.ref_name(Call::CreateRef, &name)?;
         let client = self.github_for(Call::CreateRef)?;
-        client.create_ref(&name, &sha).await.map(git_ref).map_err(wit_error)
+        let created = client.create_ref(&name, &sha).await.map_err(wit_error)?;
+        Ok(self.present(created))
     }
 
     async fn get_ref(&mut self, name: String) -> Result<github::GitRef, github::GithubError> {
+        self.github_for(Call::GetRef)?;
+        let name = self.ref_name(Call::GetRef, &name)?;
         let client = self.github_for(Call::GetRef)?;
-        client.get_ref(&name).await.map(git_ref).map_err(wit_error)
+        let found = client.get_ref(&name).await.map_err(wit_error)?;
+        Ok(self.present(found))
     }
 
     async fn delete_ref(&mut self, name: String) -> Result<(), github::GithubError> {
+        self.github_for(Call::DeleteRef)?;
+        let name = self.ref_name(Call::DeleteRef, &name)?;
         let client = self.github_for(Call::DeleteRef)?;
         client.delete_ref(&name).await.map_err(wit_error)
     }
@@ -203,12 +293,11 @@ impl github::Host for StepIo {
         sha: String,
         force: bool,
     ) -> Result<github::GitRef, github::GithubError> {
+        self.github_for(Call::UpdateRef)?;
+        let name = self.ref_name(Call::UpdateRef, &name)?;
         let client = self.github_for(Call::UpdateRef)?;
-        client
-            .update_ref(&name, &sha, force)
-            .await
-            .map(git_ref)
-            .map_err(wit_error)
+        let moved = client.update_ref(&name, &sha, force).await.map_err(wit_error)?;
+        Ok(self.present(moved))
     }
 
     async fn create_commit(

@@ -10,6 +10,8 @@ mod secrets;
 mod summary;
 mod tls;
 
+pub use github::GithubReach;
+
 use crate::artifacts::StepArtifacts;
 use crate::bindings::tollgate::plugin::types;
 use crate::events::{Event, Sink};
@@ -80,6 +82,8 @@ pub struct StepIo {
     /// When the step's `--timeout` ends (set when `run` starts): GitHub retries never wait
     /// past it.
     pub deadline: Option<std::time::Instant>,
+    /// Whose refs, comments and issues the step's GitHub calls reach; `None` while describing.
+    pub reach: Option<GithubReach>,
     /// The GitHub client, made on the first call.
     github_client: Option<Result<Client, GithubError>>,
     log_bytes: usize,
@@ -102,6 +106,7 @@ impl StepIo {
             produced: Produced::default(),
             github: None,
             deadline: None,
+            reach: None,
             github_client: None,
             log_bytes: 0,
             outputs_bytes: 0,

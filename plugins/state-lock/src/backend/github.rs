@@ -1,4 +1,5 @@
-//! The `github` backend: the ref `refs/tollgate/locks/<key>` in the repository itself.
+//! The `github` backend: the ref `refs/tollgate/locks/<key>` in the repository itself (the host
+//! keeps it in the plugin's own namespace, `refs/tollgate/state-lock/locks/<key>` for the builtin).
 //!
 //! The record is the message of a commit (empty tree) the ref points at. The first write
 //! creates the ref, which GitHub does atomically (`Reference already exists` for the loser);
