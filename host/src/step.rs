@@ -125,14 +125,26 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
     .await?;
     let name = info.name.clone();
     sink.plugin_named(&name);
-    let resolved = resolve(&name, &info.inputs, request.inputs)?;
+    let mut resolved = resolve(&name, &info.inputs, request.inputs)?;
+    let granting_nothing = std::mem::take(&mut resolved.granting_nothing);
     let mut grants = request.grants;
     for origin in resolved.origins {
         if !grants.net.contains(&origin) {
             grants.net.push(origin);
         }
     }
-    let effective = intersect(&name, &grants, &info.capabilities)?;
+    let effective = intersect(&name, &grants, &info.capabilities).map_err(|e| match (e, granting_nothing.first()) {
+        (Error::MissingGrant { capability, .. }, Some((input, value))) if capability.starts_with("network access") => {
+            Error::InvalidInput {
+                input: input.clone(),
+                message: format!(
+                    "`{input}` names no URL (its value is `{value}`), so {name} has nothing it may reach; give at \
+                     least one URL"
+                ),
+            }
+        }
+        (e, _) => e,
+    })?;
     for unused in &effective.unused {
         sink.emit(Event::host_notice(tollgate_vocab::grant::not_requested(&name, unused)));
     }

@@ -66,8 +66,9 @@ async fn a_pinned_digest_must_match() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn usage_errors_exit_2_with_a_fix() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["run", "no-such-plugin"], "no builtin plugin `no-such-plugin`"),
+        (&["run", "region-verfy"], "did you mean `region-verify`?"),
         (&["run", "./missing.wasm"], "cannot read ./missing.wasm"),
         (&["run", "https://example.test/p.wasm"], "#sha256="),
         (
@@ -75,7 +76,10 @@ async fn usage_errors_exit_2_with_a_fix() {
             "scheme://host[:port]",
         ),
         (&["run", "region-verify", "--with", "endpoints=[oops"], "not valid YAML"),
-        (&["run", "region-verify", "--with", "endpoints=[]"], "--allow-net"),
+        (
+            &["run", "region-verify", "--with", "endpoints=[]"],
+            "`endpoints` names no URL (its value is `[]`)",
+        ),
     ];
     for (args, expected) in cases {
         let r = run(args).await;

@@ -817,6 +817,31 @@ async fn plugin_describe_neutralises_hostile_descriptions() {
     verdicts.finish();
 }
 
+/// Inspecting a plugin is bounded by its own limits: a `describe` that spins ends at
+/// `plugin describe --timeout`, and without the flag at 30 seconds, not the 10-minute step
+/// default (the default is read from `--help`, so the test does not wait it out).
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_describe_of_a_spinning_component_ends_at_its_own_limit() {
+    let args: Vec<String> = ["plugin", "describe", &component("spin"), "--timeout", "2s"]
+        .map(String::from)
+        .to_vec();
+    let l = launch(Mode::Local, &args, &[], DEADLINE).await;
+    assert_eq!(l.m.run.code, 1, "{:#?}", l.m.run);
+    assert!(
+        l.m.run.stderr.contains("time limit") && l.m.run.stderr.contains("2s"),
+        "{}",
+        l.m.run.stderr
+    );
+    let help = launch(
+        Mode::Local,
+        &["plugin".into(), "describe".into(), "--help".into()],
+        &[],
+        DEADLINE,
+    )
+    .await;
+    assert!(help.m.run.stdout.contains("[default: 30s]"), "{}", help.m.run.stdout);
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. Every resource is bounded, the host's own included
 // ---------------------------------------------------------------------------------------

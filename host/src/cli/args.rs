@@ -69,6 +69,27 @@ pub struct RunArgs {
     pub(crate) json: bool,
 }
 
+/// Limits of a plugin's `describe` when a command only inspects it.
+#[derive(Debug, Args)]
+pub struct InspectLimits {
+    /// Wall-clock limit of the plugin's `describe`, e.g. `30s`.
+    #[arg(long, value_name = "DURATION", default_value = tollgate_vocab::defaults::DEFAULT_INSPECT_TIMEOUT_TEXT, value_parser = duration_arg)]
+    pub(crate) timeout: Duration,
+    /// Memory limit of the plugin's `describe`, e.g. `256MiB`.
+    #[arg(long, value_name = "SIZE", default_value = tollgate_vocab::defaults::DEFAULT_MEMORY_TEXT, value_parser = size_arg)]
+    pub(crate) memory: u64,
+}
+
+impl InspectLimits {
+    /// The limits `describe` runs under.
+    pub(crate) fn limits(&self) -> crate::sandbox::runtime::Limits {
+        crate::sandbox::runtime::Limits {
+            timeout: self.timeout,
+            memory: self.memory,
+        }
+    }
+}
+
 /// Flags of `tollgate pipeline run`.
 #[derive(Debug, Args, Default)]
 pub struct PipelineArgs {

@@ -1,6 +1,7 @@
 //! `tollgate plugin …`: list and describe plugins, and the authoring commands (`new`,
 //! `build`, `test`, `compile`, `publish`) over [`crate::authoring`].
 
+use super::args::InspectLimits;
 use crate::authoring::{self, Lang};
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Collect, Sink};
@@ -28,6 +29,9 @@ pub enum PluginCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Its `describe`'s limits.
+        #[command(flatten)]
+        limits: InspectLimits,
     },
     /// Write a new plugin project in ./NAME: one input, one output, tests, build files.
     New {
@@ -84,13 +88,16 @@ pub enum PluginCommand {
         component: PathBuf,
         /// Where: `oci://HOST[:PORT]/NAME[:TAG]` (default tag `latest`).
         reference: String,
+        /// Its `describe`'s limits.
+        #[command(flatten)]
+        limits: InspectLimits,
     },
 }
 
 pub(super) async fn exec(command: PluginCommand) -> Result<ExitCode> {
     match command {
         PluginCommand::List { json } => list(json),
-        PluginCommand::Describe { plugin, json } => describe(&plugin, json).await,
+        PluginCommand::Describe { plugin, json, limits } => describe(&plugin, json, limits.limits()).await,
         PluginCommand::New {
             name,
             lang,
@@ -100,7 +107,11 @@ pub(super) async fn exec(command: PluginCommand) -> Result<ExitCode> {
         PluginCommand::Build { dir } => build_project(&dir).await.map(|_| ExitCode::Success),
         PluginCommand::Test { dir, wasm } => test_project(&dir, wasm).await,
         PluginCommand::Compile { plugins } => compile(&plugins).await,
-        PluginCommand::Publish { component, reference } => publish(&component, &reference).await,
+        PluginCommand::Publish {
+            component,
+            reference,
+            limits,
+        } => publish(&component, &reference, limits.limits()).await,
     }
 }
 
@@ -114,12 +125,12 @@ fn list(json: bool) -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-async fn describe(plugin: &str, json: bool) -> Result<ExitCode> {
+async fn describe(plugin: &str, json: bool, limits: Limits) -> Result<ExitCode> {
     let plugin = PluginRef::parse(plugin)?;
     let runtime = Runtime::new(step::default_cache_dir())?;
     let sink: Arc<dyn Sink> = Arc::new(Collect::default());
     let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
-    let (loaded, info) = step::load(&runtime, &plugin, tls, sink, Limits::default()).await?;
+    let (loaded, info) = step::load(&runtime, &plugin, tls, sink, limits).await?;
     runner::describe::print(&info, &loaded.digest, json);
     Ok(ExitCode::Success)
 }
@@ -181,7 +192,7 @@ async fn compile(plugins: &[String]) -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
+async fn publish(component: &Path, reference: &str, limits: Limits) -> Result<ExitCode> {
     let target = crate::sources::oci::OciRef::parse(reference).map_err(|source| Error::Oci {
         reference: reference.to_string(),
         source,
@@ -197,7 +208,7 @@ async fn publish(component: &Path, reference: &str) -> Result<ExitCode> {
     let runtime = Runtime::new(step::default_cache_dir())?;
     let sink: Arc<dyn Sink> = Arc::new(Collect::default());
     let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
-    let (_, info) = step::load(&runtime, &plugin, tls.clone(), sink, Limits::default()).await?;
+    let (_, info) = step::load(&runtime, &plugin, tls.clone(), sink, limits).await?;
     let bytes = crate::sources::fetch(&plugin, None, tls.clone()).await?.bytes;
     let pinned = crate::sources::oci::publish(&target, &bytes, tls)
         .await

@@ -33,6 +33,9 @@ pub struct Resolved {
     pub inputs: Vec<Input>,
     /// Origins of the URLs found in author-written values of inputs that grant origins.
     pub origins: Vec<OriginPattern>,
+    /// Inputs that grant origins, given a value that names no URL (`endpoints=[]`): the reason
+    /// a network grant is then missing, said in their words.
+    pub granting_nothing: Vec<(String, String)>,
 }
 
 /// Check `given` against `specs`.
@@ -73,7 +76,12 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Gi
             },
         };
         if let Some(authored) = authored.filter(|_| spec.grants_origins) {
+            let before = resolved.origins.len();
             input::collect_origins(&authored, &mut resolved.origins);
+            if resolved.origins.len() == before {
+                let shown: String = value.to_string().chars().take(80).collect();
+                resolved.granting_nothing.push((spec.name.clone(), shown));
+            }
         }
         resolved.inputs.push(Input {
             name: spec.name.clone(),

@@ -168,10 +168,13 @@ pub async fn fetch(plugin: &PluginRef, cache_dir: Option<&Path>, tls: Arc<rustls
         Source::Builtin(name) => {
             let builtin = builtin::find(name).ok_or_else(|| Error::PluginSource {
                 reference: plugin.text.clone(),
-                reason: format!(
-                    "no builtin plugin `{name}`; builtins: {} (a local component needs a path like ./plugin.wasm)",
-                    builtin::names().collect::<Vec<_>>().join(", ")
-                ),
+                reason: match tollgate_pipeline::did_you_mean(name, builtin::names()) {
+                    Some(close) => format!("no builtin plugin `{name}`; did you mean `{close}`?"),
+                    None => format!(
+                        "no builtin plugin `{name}`; builtins: {} (a local component needs a path like ./plugin.wasm)",
+                        builtin::names().collect::<Vec<_>>().join(", ")
+                    ),
+                },
             })?;
             check_pin(plugin, builtin.digest)?;
             return Ok(Fetched {
