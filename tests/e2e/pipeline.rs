@@ -438,6 +438,10 @@ steps:
     uses: region-verify
     with: { endpoints: ["https://${{ matrix.region }}.example.com/healthz"] }
     allow: { net: ["https://*.example.com"], timeout: 2m }
+  - id: release
+    uses: state-lock
+    with: { operation: status, key: release, backend: github }
+    allow: { github: [contents:write], refs: ["refs/heads/release-*"] }
 finally:
   - id: unlock
     run: touch unlocked
@@ -455,6 +459,8 @@ finally:
         "fan-out over region (max-parallel 1)",
         "grants: net https://*.example.com; timeout 2m",
         "finally (always runs",
+        "grants: github contents:write; refs refs/heads/release-*",
+        "on GitHub as `state-lock`: its refs are refs/tollgate/state-lock/…",
         "- unlock: run `touch unlocked`",
     ] {
         assert!(r.stdout.contains(expected), "missing {expected:?} in:\n{}", r.stdout);
