@@ -13,6 +13,7 @@ mod github_peer;
 mod gitops;
 mod guests;
 mod hostile;
+mod leaks;
 mod oci;
 mod pipeline;
 mod prometheus_peer;

@@ -58,7 +58,8 @@ pub struct RunContext {
     pub workflow: Option<String>,
 }
 
-/// A copy of `inputs` in which every string containing one of `secret_values` (at any depth) is `"***"`.
+/// A copy of `inputs` in which every string containing one of `secret_values` (at any depth) is its
+/// `sha256:HEX` digest: a reader can check the value they expected without the statement holding it.
 ///
 /// Empty secret values are ignored: every string contains the empty string.
 pub fn redact(inputs: &Map<String, Value>, secret_values: &[String]) -> Map<String, Value> {
@@ -75,7 +76,10 @@ pub fn redact(inputs: &Map<String, Value>, secret_values: &[String]) -> Map<Stri
 
 fn redact_value(value: &Value, secrets: &[&str]) -> Value {
     match value {
-        Value::String(text) if secrets.iter().any(|secret| text.contains(secret)) => Value::String("***".to_owned()),
+        Value::String(text) if secrets.iter().any(|secret| text.contains(secret)) => {
+            use sha2::Digest;
+            Value::String(format!("sha256:{}", hex::encode(sha2::Sha256::digest(text.as_bytes()))))
+        }
         Value::Array(items) => Value::Array(items.iter().map(|item| redact_value(item, secrets)).collect()),
         Value::Object(fields) => Value::Object(
             fields

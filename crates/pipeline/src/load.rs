@@ -1073,10 +1073,13 @@ impl Loader<'_> {
                     ))
                 }
             }
-            "secrets" => Some((
-                "secrets cannot be read in expressions".into(),
-                Some("grant a secret to a plugin with `allow: { secrets: [NAME] }`; `run` steps read it from their environment".into()),
-            )),
+            // A secret's value is masked wherever it flows and recorded in statements only as a digest;
+            // which secrets a run has is the command line's (`--secret`) or the action's (`secrets:`).
+            "secrets" => {
+                let name = first?;
+                let invalid = check_secret_name(name).err()?;
+                Some((format!("`{text}`: {}", invalid.problem()), invalid.hint().map(str::to_string)))
+            }
             other => {
                 let hint = suggestion(other, CONTEXT_ROOTS.iter().copied())
                     .unwrap_or_else(|| format!("contexts are {}", CONTEXT_ROOTS.join(", ")));

@@ -38,7 +38,7 @@ pub const ALLOW_KEYS: &[&str] = &["net", "read", "write", "secrets", "github", "
 /// Keys accepted in an artifact declaration.
 pub const ARTIFACT_KEYS: &[&str] = &["name", "path", "media-type"];
 /// Context names expressions may read.
-pub const CONTEXT_ROOTS: &[&str] = &["steps", "inputs", "env", "matrix", "github", "runner"];
+pub const CONTEXT_ROOTS: &[&str] = &["steps", "inputs", "env", "matrix", "github", "runner", "secrets"];
 
 /// A parsed, validated pipeline file.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,6 +19,7 @@ use crate::bindings::tollgate::plugin::types::StepContext;
 use crate::error::{Error, ExitCode, Result};
 use crate::events::{Event, Sink};
 use crate::sandbox::capabilities::{GrantLists, Grants};
+use crate::sandbox::imports::Masker;
 use crate::sandbox::inputs::Given;
 use crate::sandbox::runtime::{Limits, Runtime};
 use crate::sources::PluginRef;
@@ -252,7 +253,7 @@ pub(crate) async fn run(
                 .emit(Event::host_warning(format!("output `{name}`: {e}")));
             String::new()
         });
-        outputs.insert(name.clone(), value);
+        outputs.insert(name.clone(), env.masker().mask(&value));
     }
     let status = run.job_status();
     Ok(PipelineResult {
@@ -294,8 +295,65 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl PipelineEnv {
+    /// The sink for `label`'s events, masking every secret the run was given: a `run:` step
+    /// prints what its command prints, and a step's message may quote it.
     fn mode_sink(&self, label: &str) -> Arc<dyn Sink> {
-        (self.sinks)(label)
+        Arc::new(MaskedSink {
+            inner: (self.sinks)(label),
+            masker: self.masker(),
+        })
+    }
+
+    fn masker(&self) -> Masker {
+        Masker::new(self.secret_values.values().cloned())
+    }
+}
+
+/// A sink that masks secret values in every text it passes on.
+struct MaskedSink {
+    inner: Arc<dyn Sink>,
+    masker: Masker,
+}
+
+impl Sink for MaskedSink {
+    fn emit(&self, event: Event) {
+        let mask = |text: String| self.masker.mask(&text);
+        self.inner.emit(match event {
+            Event::Log { level, message, host } => Event::Log {
+                level,
+                message: mask(message),
+                host,
+            },
+            Event::Annotate {
+                level,
+                message,
+                location,
+            } => Event::Annotate {
+                level,
+                message: mask(message),
+                location,
+            },
+            Event::GroupStart(title) => Event::GroupStart(mask(title)),
+            Event::Progress { message, fraction } => Event::Progress {
+                message: mask(message),
+                fraction,
+            },
+            other => other,
+        });
+    }
+
+    fn plugin_named(&self, name: &str) {
+        self.inner.plugin_named(name);
+    }
+}
+
+/// `value` with secret values masked in every string inside it.
+fn mask_value(masker: &Masker, value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(masker.mask(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| mask_value(masker, v)).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, mask_value(masker, v))).collect()),
+        other => other,
     }
 }
 
@@ -312,6 +370,7 @@ impl Run<'_> {
             .with("matrix", Value::Object(scope.matrix.clone()))
             .with("env", Value::Object(env))
             .with("github", github_context(&self.env.context))
+            .with("secrets", json!(self.env.secret_values))
             .with_status(match (self.job_status(), scope.frozen_status) {
                 (JobStatus::Cancelled, _) => JobStatus::Cancelled,
                 (current, frozen) => frozen.unwrap_or(current),
@@ -501,11 +560,14 @@ impl Run<'_> {
     }
 
     fn record(&self, id: &str, step: &Step, end: StepEnd, started: Instant) -> Record {
+        let masker = self.env.masker();
         let StepEnd {
             outcome,
             message,
             outputs,
         } = end;
+        let message = masker.mask(&message);
+        let outputs = outputs.into_iter().map(|(k, v)| (k, mask_value(&masker, v))).collect();
         let conclusion = match outcome {
             Outcome::Failure if step.continue_on_error => Outcome::Success,
             other => other,

@@ -1,6 +1,7 @@
 //! `tollgate:plugin/artifacts`: signed puts within the step's budget, verified gets.
 
 use super::StepIo;
+use crate::events::Event;
 use crate::artifacts::StepArtifacts;
 use crate::bindings::tollgate::plugin::artifacts;
 use tollgate_vocab::limits::{MAX_ARTIFACT_BYTES, MAX_ARTIFACTS_TOTAL};
@@ -51,6 +52,13 @@ impl artifacts::Host for StepIo {
             )));
         }
         self.artifact_bytes = total;
+        let (data, masked) = self.masker.mask_bytes(data);
+        if masked {
+            self.sink.emit(Event::host_warning(format!(
+                "{}: artifact `{name}` held the value of a secret; it is stored with the value replaced by ***",
+                self.plugin
+            )));
+        }
         self.artifact_store()?
             .put(&name, &media_type, data)
             .map_err(artifact_error)

@@ -42,6 +42,31 @@ impl Masker {
             .iter()
             .fold(text.to_string(), |acc, secret| acc.replace(secret.as_str(), "***"))
     }
+
+    /// `data` with every secret value's bytes replaced by `***`, and whether any was.
+    pub fn mask_bytes(&self, mut data: Vec<u8>) -> (Vec<u8>, bool) {
+        let mut masked = false;
+        for secret in &self.values {
+            let needle = secret.as_bytes();
+            if !data.windows(needle.len()).any(|w| w == needle) {
+                continue;
+            }
+            masked = true;
+            let mut out = Vec::with_capacity(data.len());
+            let mut rest = data.as_slice();
+            while !rest.is_empty() {
+                if rest.starts_with(needle) {
+                    out.extend_from_slice(b"***");
+                    rest = &rest[needle.len()..];
+                } else {
+                    out.push(rest[0]);
+                    rest = &rest[1..];
+                }
+            }
+            data = out;
+        }
+        (data, masked)
+    }
 }
 
 /// What a step produced besides its log stream.
@@ -157,5 +182,7 @@ mod tests {
         let m = Masker::new(["abc".to_string(), "abcdef".to_string(), String::new()]);
         assert_eq!(m.mask("x abcdef y abc"), "x *** y ***");
         assert_eq!(m.mask("nothing"), "nothing");
+        assert_eq!(m.mask_bytes(b"\x00abcdef\xffabc".to_vec()), (b"\x00***\xff***".to_vec(), true));
+        assert_eq!(m.mask_bytes(b"clean".to_vec()), (b"clean".to_vec(), false));
     }
 }

@@ -96,6 +96,14 @@ impl Plugin for Probe {
                 eprintln!("probe: about to fail while parsing the plan");
                 panic!("probe gave up: unexpected token at line 3");
             }
+            // Everything a plugin can write, carrying `arg`: the leak search's witness.
+            "echo-everywhere" => {
+                tollgate_sdk::info(&format!("log: {arg}"));
+                tollgate_sdk::append_summary(&format!("summary: {arg}"));
+                set_output("extra", &format!("output: {arg}"))?;
+                let stored = tollgate_sdk::artifacts::put("echo", "text/plain", format!("artifact: {arg}").as_bytes());
+                format!("echoed ({})", stored.map_or_else(|e| format!("{e:?}"), |d| d))
+            }
             "artifact-put" => match tollgate_sdk::artifacts::put(&arg, "text/plain", b"probe artifact bytes") {
                 Ok(digest) => format!("stored {digest}"),
                 Err(e) => format!("error: {e:?}"),

@@ -1,0 +1,141 @@
+//! The leak search: one marker secret passed every way a pipeline can pass it — granted to a
+//! plugin, read as `${{ secrets.NAME }}` into a plugin's input, a `run:` step's environment, a
+//! comment body and a pipeline output, echoed back by a plugin into its log, summary, outputs
+//! and an artifact — then every byte Tollgate wrote searched for it: stdout, stderr,
+//! `$GITHUB_OUTPUT`, the step summary, every file of the artifact store (statements included)
+//! and every comment on the GitHub stand-in.
+
+use crate::github_peer::{Peer, REPOSITORY, TOKEN};
+use crate::support::{guest, run_cmd, tollgate};
+use std::path::Path;
+
+const MARK: &str = "tg-leak-4f1c9e2a7b";
+
+/// Every file under `dir`, with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files(&path));
+        } else {
+            found.push((path.display().to_string(), std::fs::read(&path).unwrap_or_default()));
+        }
+    }
+    found
+}
+
+/// Stdout as the runner shows it: without its `::add-mask::` commands.
+fn runner_visible(stdout: &str) -> Vec<u8> {
+    let mut registered = false;
+    let kept: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            let mask = l.starts_with("::add-mask::");
+            registered |= mask && l.contains(MARK);
+            !mask
+        })
+        .collect();
+    assert!(registered, "the secret is registered with the runner first:\n{stdout}");
+    kept.join("\n").into_bytes()
+}
+
+fn holds_mark(bytes: &[u8]) -> bool {
+    bytes.windows(MARK.len()).any(|w| w == MARK.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_passed_every_way_is_written_nowhere() {
+    let peer = Peer::start().await;
+    peer.seed_pull(6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (output, summary, store) = (
+        dir.path().join("output"),
+        dir.path().join("summary"),
+        dir.path().join("artifacts"),
+    );
+    let file = dir.path().join("pipeline.yml");
+    let (probe, github_probe) = (guest("probe"), guest("github-probe"));
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+steps:
+  - id: granted
+    uses: {probe}
+    with: {{ attack: secret, arg: PROBE_SECRET }}
+    allow: {{ secrets: [PROBE_SECRET] }}
+  - id: echoed
+    uses: {probe}
+    with: {{ attack: echo-everywhere, arg: "passed in: ${{{{ secrets.PROBE_SECRET }}}}" }}
+  - id: shell
+    env: {{ LEAK: "${{{{ secrets.PROBE_SECRET }}}}" }}
+    run: |
+      echo "env says $LEAK"
+      echo "the plugin said ${{{{ steps.echoed.outputs.extra }}}}"
+      echo "inline ${{{{ secrets.PROBE_SECRET }}}}" >&2
+  - id: comment
+    uses: {github_probe}
+    with:
+      calls: '[{{"call": "create-comment", "issue": 6, "body": "comment ${{{{ secrets.PROBE_SECRET }}}}"}}]'
+    allow: {{ github: [pull-requests:write] }}
+outputs:
+  direct: ${{{{ secrets.PROBE_SECRET }}}}
+  echoed: ${{{{ steps.echoed.outputs.extra }}}}
+  granted: ${{{{ steps.granted.outputs.extra }}}}
+"#
+        ),
+    )
+    .unwrap();
+    let mut cmd = tollgate();
+    cmd.current_dir(dir.path())
+        .args(["pipeline", "run", "--secret", "PROBE_SECRET", "--artifacts"])
+        .arg(&store)
+        .arg(&file)
+        .env("PROBE_SECRET", MARK)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_API_URL", peer.url(""))
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", REPOSITORY);
+    let run = run_cmd(&mut cmd).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    // The secret reached every place it was sent (masked), so finding nothing means something.
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert!(written.contains("output: passed in: ***"), "{written}");
+    assert!(run.stdout.contains("env says ***"), "{}", run.stdout);
+    let comments = peer.comments(6).await;
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(comments[0].1.starts_with("comment ***"), "{comments:?}");
+    let stored = files(&store);
+    assert!(
+        stored.iter().any(|(_, bytes)| bytes == b"artifact: passed in: ***"),
+        "the echoed artifact is stored, masked: {:?}",
+        stored.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
+    assert!(stored.iter().any(|(name, _)| name.ends_with("echo.dsse.json")), "{stored:?}");
+
+    let mut leaks = Vec::new();
+    for (place, bytes) in [
+        // `::add-mask::` is how a process tells the runner what to mask; the runner consumes it.
+        ("stdout".to_string(), runner_visible(&run.stdout)),
+        ("stderr".to_string(), run.stderr.as_bytes().to_vec()),
+        ("$GITHUB_OUTPUT".to_string(), written.into_bytes()),
+        ("the step summary".to_string(), std::fs::read(&summary).unwrap_or_default()),
+    ]
+    .into_iter()
+    .chain(stored)
+    .chain(comments.into_iter().map(|(id, body)| (format!("comment {id}"), body.into_bytes())))
+    {
+        if holds_mark(&bytes) {
+            leaks.push(place);
+        }
+    }
+    let repo = peer.repo().await.to_string();
+    if holds_mark(repo.as_bytes()) {
+        leaks.push("the GitHub stand-in's state".into());
+    }
+    assert!(leaks.is_empty(), "the secret was written to: {leaks:?}");
+}
