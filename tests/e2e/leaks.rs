@@ -115,7 +115,10 @@ outputs:
         "the echoed artifact is stored, masked: {:?}",
         stored.iter().map(|(name, _)| name).collect::<Vec<_>>()
     );
-    assert!(stored.iter().any(|(name, _)| name.ends_with("echo.dsse.json")), "{stored:?}");
+    assert!(
+        stored.iter().any(|(name, _)| name.ends_with("echo.dsse.json")),
+        "{stored:?}"
+    );
 
     let mut leaks = Vec::new();
     for (place, bytes) in [
@@ -123,12 +126,18 @@ outputs:
         ("stdout".to_string(), runner_visible(&run.stdout)),
         ("stderr".to_string(), run.stderr.as_bytes().to_vec()),
         ("$GITHUB_OUTPUT".to_string(), written.into_bytes()),
-        ("the step summary".to_string(), std::fs::read(&summary).unwrap_or_default()),
+        (
+            "the step summary".to_string(),
+            std::fs::read(&summary).unwrap_or_default(),
+        ),
     ]
     .into_iter()
     .chain(stored)
-    .chain(comments.into_iter().map(|(id, body)| (format!("comment {id}"), body.into_bytes())))
-    {
+    .chain(
+        comments
+            .into_iter()
+            .map(|(id, body)| (format!("comment {id}"), body.into_bytes())),
+    ) {
         if holds_mark(&bytes) {
             leaks.push(place);
         }

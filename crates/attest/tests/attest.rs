@@ -154,7 +154,10 @@ fn signed_artifact_round_trips() {
     let predicate: Predicate = serde_json::from_value(artifact.statement["predicate"].clone()).expect("predicate");
     assert_eq!(predicate, self::predicate());
     // `printf %s s3cr3t-value | sha256sum`
-    assert_eq!(predicate.inputs["token"], "sha256:1f3fa74b1208842aad0b685f0cd06053a9e84f0eb7f2c1c94c96ea25cb13cd77");
+    assert_eq!(
+        predicate.inputs["token"],
+        "sha256:1f3fa74b1208842aad0b685f0cd06053a9e84f0eb7f2c1c94c96ea25cb13cd77"
+    );
     assert_eq!(predicate.started_at, "2023-11-14T22:13:20Z");
 
     // The files are where the layout says, and the envelope is a DSSE envelope.

@@ -1014,7 +1014,9 @@ impl Loader<'_> {
             "matrix" => match &scope.matrix {
                 None => Some((
                     format!("`{text}` is used outside a fan-out"),
-                    Some("only a step with `matrix:`, or a step inside a group with `matrix:`, can read `matrix`".into()),
+                    Some(
+                        "only a step with `matrix:`, or a step inside a group with `matrix:`, can read `matrix`".into(),
+                    ),
                 )),
                 Some(keys) => {
                     let name = first?;
@@ -1063,13 +1065,20 @@ impl Loader<'_> {
                 } else if reachable_later {
                     Some((
                         format!("`{text}` refers to step `{id}`, which runs after {}", scope.place),
-                        Some(format!("a step can read only steps that ran before it; move `{id}` earlier")),
+                        Some(format!(
+                            "a step can read only steps that ran before it; move `{id}` earlier"
+                        )),
                     ))
                 } else {
                     let group = info.group.clone().unwrap_or_default();
                     Some((
-                        format!("`{text}` refers to step `{id}` inside group `{group}`, which {} cannot see into", scope.place),
-                        Some(format!("outside the group, read the group's result, e.g. `steps.{group}.outcome`")),
+                        format!(
+                            "`{text}` refers to step `{id}` inside group `{group}`, which {} cannot see into",
+                            scope.place
+                        ),
+                        Some(format!(
+                            "outside the group, read the group's result, e.g. `steps.{group}.outcome`"
+                        )),
                     ))
                 }
             }
@@ -1078,7 +1087,10 @@ impl Loader<'_> {
             "secrets" => {
                 let name = first?;
                 let invalid = check_secret_name(name).err()?;
-                Some((format!("`{text}`: {}", invalid.problem()), invalid.hint().map(str::to_string)))
+                Some((
+                    format!("`{text}`: {}", invalid.problem()),
+                    invalid.hint().map(str::to_string),
+                ))
             }
             other => {
                 let hint = suggestion(other, CONTEXT_ROOTS.iter().copied())

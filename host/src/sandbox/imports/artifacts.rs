@@ -1,9 +1,9 @@
 //! `tollgate:plugin/artifacts`: signed puts within the step's budget, verified gets.
 
 use super::StepIo;
-use crate::events::Event;
 use crate::artifacts::StepArtifacts;
 use crate::bindings::tollgate::plugin::artifacts;
+use crate::events::Event;
 use tollgate_vocab::limits::{MAX_ARTIFACT_BYTES, MAX_ARTIFACTS_TOTAL};
 
 fn artifact_error(error: tollgate_attest::Error) -> artifacts::ArtifactError {

@@ -182,7 +182,10 @@ mod tests {
         let m = Masker::new(["abc".to_string(), "abcdef".to_string(), String::new()]);
         assert_eq!(m.mask("x abcdef y abc"), "x *** y ***");
         assert_eq!(m.mask("nothing"), "nothing");
-        assert_eq!(m.mask_bytes(b"\x00abcdef\xffabc".to_vec()), (b"\x00***\xff***".to_vec(), true));
+        assert_eq!(
+            m.mask_bytes(b"\x00abcdef\xffabc".to_vec()),
+            (b"\x00***\xff***".to_vec(), true)
+        );
         assert_eq!(m.mask_bytes(b"clean".to_vec()), (b"clean".to_vec(), false));
     }
 }

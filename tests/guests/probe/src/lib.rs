@@ -102,7 +102,7 @@ impl Plugin for Probe {
                 tollgate_sdk::append_summary(&format!("summary: {arg}"));
                 set_output("extra", &format!("output: {arg}"))?;
                 let stored = tollgate_sdk::artifacts::put("echo", "text/plain", format!("artifact: {arg}").as_bytes());
-                format!("echoed ({})", stored.map_or_else(|e| format!("{e:?}"), |d| d))
+                format!("echoed ({})", stored.unwrap_or_else(|e| format!("{e:?}")))
             }
             "artifact-put" => match tollgate_sdk::artifacts::put(&arg, "text/plain", b"probe artifact bytes") {
                 Ok(digest) => format!("stored {digest}"),
