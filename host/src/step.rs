@@ -160,10 +160,9 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
         secrets.insert(secret.clone(), value.clone());
     }
     let net = NetPolicy::new(effective.clone(), request.resolve, request.tls, sink.clone());
-    // Every secret the run was given is masked and digested here, granted to this plugin or not:
+    // Every secret the run was given (the granted ones among them) is masked and digested here:
     // a pipeline may pass one through `with:` (`${{ secrets.NAME }}`).
-    let mut secret_values: Vec<String> = secrets.values().cloned().collect();
-    secret_values.extend(request.secret_values.values().cloned());
+    let secret_values: Vec<String> = request.secret_values.values().cloned().collect();
     let mut io = StepIo::new(name.clone(), sink.clone(), net);
     if let Some(config) = &request.artifacts {
         let predicate = predicate(

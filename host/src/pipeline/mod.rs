@@ -190,6 +190,8 @@ struct Run<'a> {
     cancel: watch::Receiver<Option<String>>,
     /// Directory relative paths in the file resolve against.
     cwd: PathBuf,
+    /// Every secret the run was given, masked in all it prints and records.
+    masker: Arc<Masker>,
 }
 
 /// Parse and validate a pipeline file; every problem is reported with its position.
@@ -235,6 +237,7 @@ pub(crate) async fn run(
         summary: Mutex::new(String::new()),
         cancel,
         cwd: std::env::current_dir().map_err(|e| Error::io(".", e))?,
+        masker: Arc::new(Masker::new(env.secret_values.values().cloned())),
     };
     let mut scope = Scope::default();
     scope.env = run.render_env(&pipeline.env, &scope)?;
@@ -249,11 +252,11 @@ pub(crate) async fn run(
     let mut outputs = BTreeMap::new();
     for (name, template) in &pipeline.outputs {
         let value = template.render(&ctx).unwrap_or_else(|e| {
-            env.mode_sink("pipeline")
+            run.sink("pipeline")
                 .emit(Event::host_warning(format!("output `{name}`: {e}")));
             String::new()
         });
-        outputs.insert(name.clone(), env.masker().mask(&value));
+        outputs.insert(name.clone(), run.masker.mask(&value));
     }
     let status = run.job_status();
     Ok(PipelineResult {
@@ -294,25 +297,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl PipelineEnv {
+impl Run<'_> {
     /// The sink for `label`'s events, masking every secret the run was given: a `run:` step
     /// prints what its command prints, and a step's message may quote it.
-    fn mode_sink(&self, label: &str) -> Arc<dyn Sink> {
+    fn sink(&self, label: &str) -> Arc<dyn Sink> {
         Arc::new(MaskedSink {
-            inner: (self.sinks)(label),
-            masker: self.masker(),
+            inner: (self.env.sinks)(label),
+            masker: self.masker.clone(),
         })
-    }
-
-    fn masker(&self) -> Masker {
-        Masker::new(self.secret_values.values().cloned())
     }
 }
 
 /// A sink that masks secret values in every text it passes on.
 struct MaskedSink {
     inner: Arc<dyn Sink>,
-    masker: Masker,
+    masker: Arc<Masker>,
 }
 
 impl Sink for MaskedSink {
@@ -405,7 +404,7 @@ impl Run<'_> {
     }
 
     fn note(&self, line: StepLine) {
-        let sink = self.env.mode_sink(&line.id);
+        let sink = self.sink(&line.id);
         let text = format!("{} {}: {}", line.id, line.outcome.as_str(), line.message);
         let event = match line.conclusion {
             Outcome::Failure => Event::host_warning(text),
@@ -560,14 +559,14 @@ impl Run<'_> {
     }
 
     fn record(&self, id: &str, step: &Step, end: StepEnd, started: Instant) -> Record {
-        let masker = self.env.masker();
+        let masker = &self.masker;
         let StepEnd {
             outcome,
             message,
             outputs,
         } = end;
         let message = masker.mask(&message);
-        let outputs = outputs.into_iter().map(|(k, v)| (k, mask_value(&masker, v))).collect();
+        let outputs = outputs.into_iter().map(|(k, v)| (k, mask_value(masker, v))).collect();
         let conclusion = match outcome {
             Outcome::Failure if step.continue_on_error => Outcome::Success,
             other => other,
@@ -662,7 +661,7 @@ impl Run<'_> {
             artifacts: Some(self.env.artifacts.clone()),
             github: Some(self.env.github.clone()),
         };
-        let sink = self.env.mode_sink(label);
+        let sink = self.sink(label);
         let result = step::run(&self.env.runtime, request, sink).await?;
         if !result.produced.summary.is_empty() {
             lock(&self.summary).push_str(&format!("## {label}\n\n{}\n\n", result.produced.summary));
@@ -705,7 +704,7 @@ impl Run<'_> {
             None => self.cwd.clone(),
         };
         let env = self.render_env(&step.env, scope)?;
-        let sink = self.env.mode_sink(label);
+        let sink = self.sink(label);
         for used in &run.use_artifacts {
             let name = render(&used.name, "use-artifacts.name")?;
             let path = dir.join(render(&used.path, "use-artifacts.path")?);

@@ -26,7 +26,7 @@ fn to_wit(p: tollgate_vocab::github::GithubPermission) -> GithubPermission {
 }
 
 /// The vocabulary's GitHub permission for the WIT's.
-fn from_wit(p: GithubPermission) -> tollgate_vocab::github::GithubPermission {
+pub(crate) fn from_wit(p: GithubPermission) -> tollgate_vocab::github::GithubPermission {
     use tollgate_vocab::github::GithubPermission as P;
     match p {
         GithubPermission::PullRequestsRead => P::PullRequestsRead,

@@ -6,9 +6,9 @@
 
 use super::StepIo;
 use crate::bindings::tollgate::plugin::github;
-use crate::bindings::tollgate::plugin::types::GithubPermission;
 use crate::events::Event;
 use crate::github::{Client, GithubError};
+use crate::sandbox::capabilities::from_wit;
 use tollgate_vocab::github::Call;
 use tollgate_vocab::limits::MAX_GITHUB_BODY;
 use tollgate_vocab::reach::{self, Owner, RefScope};
@@ -24,19 +24,6 @@ pub struct GithubReach {
     pub refs: RefScope,
 }
 
-/// The vocabulary's permission for the WIT's.
-fn vocab(p: GithubPermission) -> tollgate_vocab::GithubPermission {
-    use tollgate_vocab::GithubPermission as P;
-    match p {
-        GithubPermission::PullRequestsRead => P::PullRequestsRead,
-        GithubPermission::PullRequestsWrite => P::PullRequestsWrite,
-        GithubPermission::IssuesRead => P::IssuesRead,
-        GithubPermission::IssuesWrite => P::IssuesWrite,
-        GithubPermission::ContentsRead => P::ContentsRead,
-        GithubPermission::ContentsWrite => P::ContentsWrite,
-    }
-}
-
 fn wit_error(e: GithubError) -> github::GithubError {
     match e {
         GithubError::NotFound(m) => github::GithubError::NotFound(m),
@@ -48,13 +35,14 @@ fn wit_error(e: GithubError) -> github::GithubError {
 }
 
 impl StepIo {
-    /// The client for `call`, once the step's grants allow it; a denial is also said to the
-    /// runner, as HTTP denials are.
+    /// The client for `call`, once the step's grants allow it ([`StepIo::permit`]).
     fn github_for(&mut self, call: Call) -> Result<&Client, github::GithubError> {
-        let granted: Vec<_> = self.net.effective.github.iter().map(|p| vocab(*p)).collect();
-        if !call.allowed_by(&granted) {
-            return Err(self.deny(call.denied()));
-        }
+        self.permit(call)?;
+        self.client()
+    }
+
+    /// The client, made on the first call; only after [`StepIo::permit`].
+    fn client(&mut self) -> Result<&Client, github::GithubError> {
         if self.github_client.is_none() {
             let client = match &self.github {
                 Some(config) => Client::new(config, self.net.clone(), self.deadline),
@@ -75,6 +63,16 @@ impl StepIo {
 }
 
 impl StepIo {
+    /// Refuse `call` unless the step's grants allow it; a denial is also said to the runner, as
+    /// HTTP denials are.
+    fn permit(&self, call: Call) -> Result<(), github::GithubError> {
+        let granted: Vec<_> = self.net.effective.github.iter().map(|p| from_wit(*p)).collect();
+        match call.allowed_by(&granted) {
+            true => Ok(()),
+            false => Err(self.deny(call.denied())),
+        }
+    }
+
     /// Say a denial to the runner, as HTTP denials are, and give it to the plugin.
     fn deny(&self, message: String) -> github::GithubError {
         self.sink.emit(Event::host_warning(format!(
@@ -182,9 +180,9 @@ impl github::Host for StepIo {
     }
 
     async fn create_comment(&mut self, issue: u64, body: String) -> Result<github::Comment, github::GithubError> {
-        self.github_for(Call::CreateComment)?;
+        self.permit(Call::CreateComment)?;
         let body = self.body(&body)?;
-        let client = self.github_for(Call::CreateComment)?;
+        let client = self.client()?;
         client
             .create_comment(issue, &body)
             .await
@@ -200,7 +198,7 @@ impl github::Host for StepIo {
             .map_err(wit_error)?;
         self.check_owner(Call::UpdateComment, &format!("comment {id}"), &current.body)?;
         let body = self.body(&body)?;
-        let client = self.github_for(Call::UpdateComment)?;
+        let client = self.client()?;
         client.update_comment(id, &body).await.map(comment).map_err(wit_error)
     }
 
@@ -211,7 +209,7 @@ impl github::Host for StepIo {
             .await
             .map_err(wit_error)?;
         self.check_owner(Call::DeleteComment, &format!("comment {id}"), &current.body)?;
-        let client = self.github_for(Call::DeleteComment)?;
+        let client = self.client()?;
         client.delete_comment(id).await.map_err(wit_error)
     }
 
@@ -231,9 +229,9 @@ impl github::Host for StepIo {
         body: String,
         labels: Vec<String>,
     ) -> Result<github::Issue, github::GithubError> {
-        self.github_for(Call::CreateIssue)?;
+        self.permit(Call::CreateIssue)?;
         let (title, body) = (self.masker.mask(&title), self.body(&body)?);
-        let client = self.github_for(Call::CreateIssue)?;
+        let client = self.client()?;
         client
             .create_issue(&title, &body, &labels)
             .await
@@ -256,7 +254,7 @@ impl github::Host for StepIo {
         self.check_owner(Call::UpdateIssue, &format!("issue #{number}"), &current.body)?;
         let title = title.map(|t| self.masker.mask(&t));
         let body = body.map(|b| self.body(&b)).transpose()?;
-        let client = self.github_for(Call::UpdateIssue)?;
+        let client = self.client()?;
         client
             .update_issue(number, title.as_deref(), body.as_deref(), state.as_deref())
             .await
@@ -265,25 +263,25 @@ impl github::Host for StepIo {
     }
 
     async fn create_ref(&mut self, name: String, sha: String) -> Result<github::GitRef, github::GithubError> {
-        self.github_for(Call::CreateRef)?;
+        self.permit(Call::CreateRef)?;
         let name = self.ref_name(Call::CreateRef, &name)?;
-        let client = self.github_for(Call::CreateRef)?;
+        let client = self.client()?;
         let created = client.create_ref(&name, &sha).await.map_err(wit_error)?;
         Ok(self.present(created))
     }
 
     async fn get_ref(&mut self, name: String) -> Result<github::GitRef, github::GithubError> {
-        self.github_for(Call::GetRef)?;
+        self.permit(Call::GetRef)?;
         let name = self.ref_name(Call::GetRef, &name)?;
-        let client = self.github_for(Call::GetRef)?;
+        let client = self.client()?;
         let found = client.get_ref(&name).await.map_err(wit_error)?;
         Ok(self.present(found))
     }
 
     async fn delete_ref(&mut self, name: String) -> Result<(), github::GithubError> {
-        self.github_for(Call::DeleteRef)?;
+        self.permit(Call::DeleteRef)?;
         let name = self.ref_name(Call::DeleteRef, &name)?;
-        let client = self.github_for(Call::DeleteRef)?;
+        let client = self.client()?;
         client.delete_ref(&name).await.map_err(wit_error)
     }
 
@@ -293,9 +291,9 @@ impl github::Host for StepIo {
         sha: String,
         force: bool,
     ) -> Result<github::GitRef, github::GithubError> {
-        self.github_for(Call::UpdateRef)?;
+        self.permit(Call::UpdateRef)?;
         let name = self.ref_name(Call::UpdateRef, &name)?;
-        let client = self.github_for(Call::UpdateRef)?;
+        let client = self.client()?;
         let moved = client.update_ref(&name, &sha, force).await.map_err(wit_error)?;
         Ok(self.present(moved))
     }

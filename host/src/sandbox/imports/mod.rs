@@ -47,22 +47,19 @@ impl Masker {
     pub fn mask_bytes(&self, mut data: Vec<u8>) -> (Vec<u8>, bool) {
         let mut masked = false;
         for secret in &self.values {
-            let needle = secret.as_bytes();
-            if !data.windows(needle.len()).any(|w| w == needle) {
+            let finder = memchr::memmem::Finder::new(secret.as_bytes());
+            let mut found = finder.find_iter(&data).peekable();
+            if found.peek().is_none() {
                 continue;
             }
             masked = true;
-            let mut out = Vec::with_capacity(data.len());
-            let mut rest = data.as_slice();
-            while !rest.is_empty() {
-                if rest.starts_with(needle) {
-                    out.extend_from_slice(b"***");
-                    rest = &rest[needle.len()..];
-                } else {
-                    out.push(rest[0]);
-                    rest = &rest[1..];
-                }
+            let (mut out, mut from) = (Vec::with_capacity(data.len()), 0);
+            for at in found {
+                out.extend_from_slice(&data[from..at]);
+                out.extend_from_slice(b"***");
+                from = at + secret.len();
             }
+            out.extend_from_slice(&data[from..]);
             data = out;
         }
         (data, masked)
