@@ -148,3 +148,42 @@ outputs:
     }
     assert!(leaks.is_empty(), "the secret was written to: {leaks:?}");
 }
+
+/// A `run:` step's artifact named after a secret would write it into a file name and a
+/// statement: the step fails naming the field, and nothing is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_steps_artifact_named_after_a_secret_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, store) = (dir.path().join("pipeline.yml"), dir.path().join("artifacts"));
+    std::fs::write(
+        &file,
+        r#"
+steps:
+  - id: build
+    run: echo built > out.txt
+    artifacts:
+      - { name: "out-${{ secrets.PROBE_SECRET }}", path: out.txt }
+"#,
+    )
+    .unwrap();
+    let mut cmd = tollgate();
+    cmd.current_dir(dir.path())
+        .args(["pipeline", "run", "--json", "--secret", "PROBE_SECRET", "--artifacts"])
+        .arg(&store)
+        .arg(&file)
+        .env("PROBE_SECRET", MARK);
+    let run = run_cmd(&mut cmd).await;
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stdout.contains("build.artifacts.name"), "{run:#?}");
+    assert!(run.stdout.contains("may not hold the value of a secret"), "{run:#?}");
+    let leaked: Vec<String> = files(&store)
+        .into_iter()
+        .filter(|(name, bytes)| name.contains(MARK) || holds_mark(bytes))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(leaked.is_empty(), "{leaked:?}");
+    assert!(
+        !holds_mark(run.stdout.as_bytes()) && !holds_mark(run.stderr.as_bytes()),
+        "{run:#?}"
+    );
+}

@@ -315,6 +315,35 @@ async fn secrets_are_granted_by_name_and_masked_everywhere() {
     assert!(!r.stdout.contains("hunter2-value"));
 }
 
+/// A plugin that names an artifact after a secret's value would write it into a file name and
+/// a statement's subject: the put is refused and nothing is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_artifact_named_after_a_secret_is_refused() {
+    const SECRET: &str = "s3cret-as-a-name";
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut cmd = tollgate();
+    cmd.args(["run", guest("probe"), "--json", "--with", "attack=artifact-put"])
+        .args([
+            "--with",
+            &format!("arg={SECRET}"),
+            "--secret",
+            "PROBE_SECRET",
+            "--artifacts",
+        ])
+        .arg(&store)
+        .env("PROBE_SECRET", SECRET);
+    let r = run_cmd(&mut cmd).await;
+    let answer = result(&r);
+    assert!(answer.contains("may not hold the value of a secret"), "{r:#?}");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&store).into_iter().flatten().flatten() {
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    assert!(!names.iter().any(|n| n.contains(SECRET)), "{names:?}");
+    assert!(!r.stdout.contains(SECRET) && !r.stderr.contains(SECRET), "{r:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn plugin_artifacts_are_signed_on_put_and_verified_on_get() {
     let dir = tempfile::tempdir().unwrap();

@@ -763,6 +763,14 @@ impl Run<'_> {
             );
             for decl in &run.artifacts {
                 let name = render(&decl.name, "artifacts.name")?;
+                if self.masker.holds_secret(&name) {
+                    return Err(Error::InvalidInput {
+                        input: format!("{label}.artifacts.name"),
+                        message: "an artifact's name is written in clear (a file name, the statement): it may not \
+                                  hold the value of a secret"
+                            .into(),
+                    });
+                }
                 let path = dir.join(render(&decl.path, "artifacts.path")?);
                 let data = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
                 let media_type = decl

@@ -38,6 +38,15 @@ impl StepIo {
 
 impl artifacts::Host for StepIo {
     fn put(&mut self, name: String, media_type: String, data: Vec<u8>) -> Result<String, artifacts::ArtifactError> {
+        // A name becomes a file name and a statement's subject; a media type is in the statement.
+        // Masking them would break the name a later step asks for, so a secret there is refused.
+        if self.masker.holds_secret(&name) || self.masker.holds_secret(&media_type) {
+            return Err(artifacts::ArtifactError::Other(
+                "an artifact's name and media type are written in clear (a file name, the statement): they may \
+                 not hold the value of a secret"
+                    .into(),
+            ));
+        }
         if data.len() > MAX_ARTIFACT_BYTES {
             return Err(artifacts::ArtifactError::Other(format!(
                 "artifact `{name}` is {} bytes; the limit is {MAX_ARTIFACT_BYTES}",

@@ -43,6 +43,12 @@ impl Masker {
             .fold(text.to_string(), |acc, secret| acc.replace(secret.as_str(), "***"))
     }
 
+    /// Whether `text` holds a secret value: for what is written in clear or not at all (an
+    /// artifact's name).
+    pub fn holds_secret(&self, text: &str) -> bool {
+        self.values.iter().any(|secret| text.contains(secret.as_str()))
+    }
+
     /// `data` with every secret value's bytes replaced by `***`, and whether any was.
     pub fn mask_bytes(&self, mut data: Vec<u8>) -> (Vec<u8>, bool) {
         let mut masked = false;
