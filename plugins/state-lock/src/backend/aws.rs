@@ -3,17 +3,11 @@
 //! refusals turned into messages that name the grant or secret to fix.
 
 use super::BackendError;
-use super::sigv4::{self, Credentials};
 use std::time::Duration;
 use tollgate_sdk::http::{HttpError, Method, Request, Response, origin_of};
-
-/// The secrets read for credentials (the names AWS's own tools use). `describe` requests
-/// exactly these: the host grants only secrets a plugin asked for by name.
-pub const ACCESS_KEY_SECRET: &str = "AWS_ACCESS_KEY_ID";
-/// The secret access key's secret.
-pub const SECRET_KEY_SECRET: &str = "AWS_SECRET_ACCESS_KEY";
-/// The optional session token's secret (temporary credentials).
-pub const SESSION_TOKEN_SECRET: &str = "AWS_SESSION_TOKEN";
+use tollgate_sigv4::{self as sigv4, Credentials};
+/// The secrets the aws backends read credentials from (`describe` requests exactly these).
+pub use tollgate_sigv4::{ACCESS_KEY_SECRET, SECRET_KEY_SECRET, SESSION_TOKEN_SECRET};
 
 /// Each exchange's time limit: a lock call is small, and a hung one must not eat the step.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -23,27 +17,13 @@ pub const ATTEMPTS: u32 = 3;
 
 /// Credentials from the granted secrets; a missing one is named with its grant.
 pub fn credentials(backend: &str) -> Result<Credentials, BackendError> {
-    let need = |name: &str| {
-        tollgate_sdk::secrets::get(name)
-            .ok()
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                BackendError::Denied(format!(
-                    "the {backend} lock backend signs its requests with AWS credentials from the secrets \
-                     `{ACCESS_KEY_SECRET}` and `{SECRET_KEY_SECRET}` (and `{SESSION_TOKEN_SECRET}` for temporary \
-                     ones), and `{name}` is not granted or empty: add `--secret {name}` / `secrets: {name}` and set \
-                     the environment variable {name}"
-                ))
-            })
-    };
-    Ok(Credentials {
-        access_key_id: need(ACCESS_KEY_SECRET)?,
-        secret_access_key: need(SECRET_KEY_SECRET)?,
-        session_token: tollgate_sdk::secrets::get(SESSION_TOKEN_SECRET)
-            .ok()
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty()),
+    Credentials::from_secrets(|name| tollgate_sdk::secrets::get(name).ok()).map_err(|name| {
+        BackendError::Denied(format!(
+            "the {backend} lock backend signs its requests with AWS credentials from the secrets \
+             `{ACCESS_KEY_SECRET}` and `{SECRET_KEY_SECRET}` (and `{SESSION_TOKEN_SECRET}` for temporary \
+             ones), and `{name}` is not granted or empty: add `--secret {name}` / `secrets: {name}` and set \
+             the environment variable {name}"
+        ))
     })
 }
 

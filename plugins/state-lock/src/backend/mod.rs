@@ -5,7 +5,6 @@ pub mod dynamodb;
 pub mod file;
 pub mod github;
 pub mod s3;
-pub mod sigv4;
 
 use crate::lease::Record;
 

@@ -15,10 +15,10 @@
 //! that), so expiry is judged by S3's clock and no runner's.
 
 use super::aws::{self, Client, error_code};
-use super::sigv4::uri_encode;
 use super::{Backend, BackendError, Current, Put, Version};
 use crate::lease::Record;
 use tollgate_sdk::http::{HttpError, Method, Response};
+use tollgate_sigv4::uri_encode;
 
 /// The object name's ending.
 pub const SUFFIX: &str = ".tollgate-lock";
@@ -174,7 +174,7 @@ impl Backend for S3Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::sigv4::Credentials;
+    use tollgate_sigv4::Credentials;
 
     fn client() -> Client {
         let creds = Credentials {

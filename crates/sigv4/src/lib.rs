@@ -1,8 +1,10 @@
-//! AWS Signature Version 4, done inside the guest so the host never links an AWS SDK.
+//! AWS Signature Version 4, done inside the guest so the host never links an AWS SDK: one signer
+//! for every plugin that calls AWS (state-lock's DynamoDB and S3 backends, canary-gate's Amazon
+//! Managed Prometheus), and the secret names its credentials come from.
 //!
 //! Hand-written on `hmac` + `sha2` (a few hundred KB less component than `aws-sigv4` and its
 //! runtime crates) and checked against AWS's own worked examples in the tests below. It signs
-//! exactly what the lock backends send: a method, a path that is already percent-encoded as
+//! exactly what the callers send: a method, a path that is already percent-encoded as
 //! it goes on the wire (used as the canonical URI as is, which is what S3 wants; DynamoDB's
 //! path is `/`, the same either way), an optional query, the headers given, and the body's
 //! SHA-256. `host` must be among the headers as the host sends it (wasmtime-wasi-http writes
@@ -11,6 +13,13 @@
 use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
+
+/// The secrets credentials are read from: the names AWS's own tools use for the same values.
+pub const ACCESS_KEY_SECRET: &str = "AWS_ACCESS_KEY_ID";
+/// The secret access key's secret.
+pub const SECRET_KEY_SECRET: &str = "AWS_SECRET_ACCESS_KEY";
+/// The optional session token's secret (temporary credentials).
+pub const SESSION_TOKEN_SECRET: &str = "AWS_SESSION_TOKEN";
 
 /// An access key, from granted secrets.
 #[derive(Clone)]
@@ -21,6 +30,20 @@ pub struct Credentials {
     pub secret_access_key: String,
     /// For temporary credentials: sent as `x-amz-security-token`.
     pub session_token: Option<String>,
+}
+
+impl Credentials {
+    /// Credentials from secrets, read with `secret` (the plugin's granted secrets): the access key and
+    /// secret key are required, the session token is used when there is one. Values are trimmed; an
+    /// empty one counts as missing. The error is the name of the first missing secret.
+    pub fn from_secrets(secret: impl Fn(&str) -> Option<String>) -> Result<Credentials, &'static str> {
+        let read = |name: &str| secret(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        Ok(Credentials {
+            access_key_id: read(ACCESS_KEY_SECRET).ok_or(ACCESS_KEY_SECRET)?,
+            secret_access_key: read(SECRET_KEY_SECRET).ok_or(SECRET_KEY_SECRET)?,
+            session_token: read(SESSION_TOKEN_SECRET),
+        })
+    }
 }
 
 // Never printed: a `{:?}` of a backend must not leak the secret.
@@ -338,6 +361,25 @@ mod tests {
             );
             assert_eq!(signature(&auth), expected, "?{query}");
         }
+    }
+
+    #[test]
+    fn credentials_need_both_keys_and_take_a_session_token_when_there_is_one() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        };
+        let c = Credentials::from_secrets(env(&[(ACCESS_KEY_SECRET, " AK\n"), (SECRET_KEY_SECRET, "SK")])).unwrap();
+        assert_eq!((c.access_key_id.as_str(), c.session_token), ("AK", None));
+        let c = Credentials::from_secrets(env(&[
+            (ACCESS_KEY_SECRET, "AK"),
+            (SECRET_KEY_SECRET, "SK"),
+            (SESSION_TOKEN_SECRET, "T"),
+        ]))
+        .unwrap();
+        assert_eq!(c.session_token.as_deref(), Some("T"));
+        let missing = Credentials::from_secrets(env(&[(ACCESS_KEY_SECRET, "AK"), (SECRET_KEY_SECRET, "  ")]));
+        assert_eq!(missing.unwrap_err(), SECRET_KEY_SECRET);
+        assert!(!format!("{c:?}").contains("SK"), "Debug must not print the secret key");
     }
 
     #[test]
