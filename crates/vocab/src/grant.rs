@@ -32,6 +32,7 @@ impl Needed<'_> {
             }
             Needed::Read => "read access to files".to_string(),
             Needed::Write => "write access to a directory".to_string(),
+            Needed::Secret(name) if name.ends_with('*') => format!("a secret named `{name}`"),
             Needed::Secret(name) => format!("the secret `{name}`"),
             Needed::Github(p) => format!("the GitHub permission {p}"),
         }
@@ -48,6 +49,11 @@ impl Needed<'_> {
             }
             Needed::Read => "add `--allow-read DIR` / `allow-read:`".to_string(),
             Needed::Write => "add `--allow-write DIR` / `allow-write:`".to_string(),
+            Needed::Secret(name) if name.ends_with('*') => {
+                format!(
+                    "grant each secret it should read by name: `--secret NAME` / `secrets: NAME` (a name matching `{name}`)"
+                )
+            }
             Needed::Secret(name) => {
                 format!("add `--secret {name}` / `secrets: {name}` and set the environment variable {name}")
             }
@@ -194,7 +200,7 @@ impl Refused {
 /// and the step granted it; a required request without a grant refuses the step, naming the
 /// grant to add. A plugin's required origins are alternatives (`http://*` or `https://*`):
 /// one granted origin under any of them lets it do its work.
-pub fn intersect<'a>(requests: &[Asked<'a>], offered: &Offered<'_>) -> Result<Intersection<'a>, Refused> {
+pub fn intersect<'a>(requests: &[Asked<'a>], offered: &Offered<'a>) -> Result<Intersection<'a>, Refused> {
     let mut out = Intersection::default();
     let mut required_net = Vec::new();
     for request in requests {
@@ -216,12 +222,13 @@ pub fn intersect<'a>(requests: &[Asked<'a>], offered: &Offered<'_>) -> Result<In
                 out.wants_write = true;
                 offered.writable_dir
             }
-            Request::Secret(name) => {
-                let ok = offered.secrets.contains(&name);
-                if ok {
-                    out.secrets.push(name);
+            Request::Secret(request) => {
+                for &name in &offered.secrets {
+                    if crate::secret_request_covers(request, name) && !out.secrets.contains(&name) {
+                        out.secrets.push(name);
+                    }
                 }
-                ok
+                out.secrets.iter().any(|n| crate::secret_request_covers(request, n))
             }
             Request::Github(p) => {
                 let ok = offered.github.iter().any(|g| g.covers(p));
@@ -282,5 +289,26 @@ mod tests {
             not_requested("p", &Needed::Secret("TOKEN").words()),
             "p did not request the secret `TOKEN`; not granted"
         );
+    }
+
+    #[test]
+    fn a_prefix_request_gets_only_granted_secrets_under_it() {
+        let offered = Offered::new(&[], [], ["PROM_AUTH_TOKEN", "AWS_SECRET_ACCESS_KEY", "PROM_USER"], []);
+        let asked = [Asked::new(Request::Secret("PROM_*"), "reads secretKeyRefs", true)];
+        let got = intersect(&asked, &offered).unwrap();
+        assert_eq!(got.secrets, ["PROM_AUTH_TOKEN", "PROM_USER"]);
+        // A request is never a grant: nothing granted, nothing got, even for `*`.
+        let none = Offered::new(&[], [], [], []);
+        let any = [Asked::new(Request::Secret("*"), "any", true)];
+        assert!(intersect(&any, &none).unwrap().secrets.is_empty());
+        // Required and unmatched: refused, saying the grant is by name.
+        let required = [Asked::new(Request::Secret("DD_*"), "reads the API key", false)];
+        match intersect(&required, &offered).unwrap_err() {
+            Refused::Missing { capability, hint, .. } => {
+                assert_eq!(capability, "a secret named `DD_*`");
+                assert!(hint.contains("`--secret NAME`"), "{hint}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

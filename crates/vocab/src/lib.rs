@@ -35,5 +35,5 @@ pub use duration::{format_duration, parse_duration};
 pub use error::{Invalid, Result};
 pub use github::GithubPermission;
 pub use origin::{HostPattern, OriginPattern, Scheme, normalize_host};
-pub use secret::{check_secret_name, is_env_name};
+pub use secret::{check_secret_name, is_env_name, secret_ref_name, secret_request_covers};
 pub use size::{format_size, parse_size};

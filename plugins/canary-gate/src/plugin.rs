@@ -2,8 +2,9 @@
 //! it, and turns the run into a status, outputs, a summary and a signed artifact.
 
 use crate::analysis::{self, Abort, Phase, RunResult};
+use crate::provider::{Auth, Provider};
 use crate::report;
-use crate::template::{self, SpecError};
+use crate::template::{self, ArgValue, SpecError};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tollgate_sdk::files::read_input;
@@ -11,6 +12,8 @@ use tollgate_sdk::{
     Capability, Duration, Inputs, Plugin, PluginError, PluginInfo, RunReport, Status, StepContext, TypedInputs,
     TypedOutputs, invalid_input, request,
 };
+use tollgate_sigv4::Credentials;
+use tollgate_vocab::grant::Needed;
 
 /// The plugin.
 pub struct CanaryGate;
@@ -82,6 +85,12 @@ impl Plugin for CanaryGate {
                     "queries Prometheus and web metrics at plain-http addresses",
                 ),
                 request(Capability::Read, "reads the AnalysisTemplate file named by `template`").optional(),
+                // Which secrets is known only once the analysis is read; the step grants each by name.
+                request(
+                    Capability::Secret("*".into()),
+                    "reads the secrets the analysis names: `valueFrom.secretKeyRef` args, AWS credentials for `sigv4`",
+                )
+                .optional(),
             ],
         }
     }
@@ -139,24 +148,36 @@ fn analysis_of(inputs: &StepInputs) -> Result<Vec<template::Metric>, PluginError
             )
         }
     };
-    let mut args: BTreeMap<String, String> = file
+    let mut given: BTreeMap<String, ArgValue> = file
         .args
         .iter()
         .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
         .collect();
     for (name, value) in inputs.args.iter().flatten() {
-        let text = match value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+        let value = match value {
+            Value::String(s) => ArgValue::Text(s.clone()),
+            // `{valueFrom: {secretKeyRef: …}}`, as a Rollout's `analysis.args` writes it.
+            Value::Object(o) if o.contains_key("valueFrom") => template::read_arg(value, &format!("args.{name}"))
+                .map_err(|e| spec_error("args", e))?
+                .expect("valueFrom is there"),
+            other => ArgValue::Text(other.to_string()),
         };
-        args.insert(name.clone(), text);
+        given.insert(name.clone(), value);
     }
+    let args = given
+        .into_iter()
+        .map(|(name, value)| {
+            let text = arg_value(&name, value)?;
+            Ok((name, text))
+        })
+        .collect::<Result<BTreeMap<String, String>, PluginError>>()?;
     let substituted = template::substitute_args(&file.metrics, &args).map_err(|e| spec_error("args", e))?;
     let mut dry_run = file.dry_run.clone();
     dry_run.extend(inputs.dry_run.iter().flatten().cloned());
-    let metrics =
+    let mut metrics =
         template::read_metrics(&substituted, &dry_run, inputs.address.as_deref()).map_err(|e| spec_error(source, e))?;
-    for metric in &metrics {
+    for metric in &mut metrics {
+        read_credentials(metric)?;
         if let Some(ty) = metric.provider.result_type() {
             analysis::check_types(metric, &ty).map_err(|e| match e {
                 Abort::Invalid { metric, message } => invalid_input(source, format!("metric `{metric}`: {message}")),
@@ -174,6 +195,39 @@ fn analysis_of(inputs: &StepInputs) -> Result<Vec<template::Metric>, PluginError
         }
     }
     Ok(metrics)
+}
+
+/// An argument's text: a `secretKeyRef` reads its secret now, so a missing grant stops the step before
+/// any query.
+fn arg_value(name: &str, value: ArgValue) -> Result<String, PluginError> {
+    match value {
+        ArgValue::Text(text) => Ok(text),
+        ArgValue::Secret { secret, reference } => tollgate_sdk::secrets::get(&secret).map_err(|_| {
+            PluginError::Denied(format!(
+                "the argument `{name}` reads `secretKeyRef: {reference}`, which is the Tollgate secret `{secret}`, not \
+                 granted to this step.\n  fix: {}",
+                Needed::Secret(&secret).hint()
+            ))
+        }),
+    }
+}
+
+/// SigV4 credentials for a metric that signs its queries, from the AWS secrets.
+fn read_credentials(metric: &mut template::Metric) -> Result<(), PluginError> {
+    if let Provider::Prometheus(p) = &mut metric.provider
+        && let Some(Auth::Sigv4 { credentials, .. }) = &mut p.auth
+    {
+        let read = Credentials::from_secrets(|name| tollgate_sdk::secrets::get(name).ok()).map_err(|missing| {
+            PluginError::Denied(format!(
+                "metric `{}` signs its queries with SigV4 (`authentication.sigv4`) and the secret `{missing}` is not \
+                 granted.\n  fix: {}",
+                metric.name,
+                Needed::Secret(missing).hint()
+            ))
+        })?;
+        *credentials = Some(read);
+    }
+    Ok(())
 }
 
 fn report_run(inputs: &StepInputs, run: &RunResult) -> Result<RunReport, PluginError> {

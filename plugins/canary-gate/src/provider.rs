@@ -1,11 +1,12 @@
 //! Where measurements come from: Prometheus' HTTP API (instant and range queries) and any JSON
 //! endpoint (`web`), both over `wasi:http` to origins the step grants.
 
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use base64::Engine as _;
 use serde_json::Value as Json;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tollgate_expr::metric::{Type, Value, parse_number};
-use tollgate_sdk::http::{HttpError, Method, Request};
+use tollgate_sdk::http::{HttpError, Method, Request, origin_of};
+use tollgate_sigv4::Credentials;
 
 /// Largest response read from a provider: a vector of a few thousand series.
 const MAX_BODY: usize = 8 << 20;
@@ -64,6 +65,46 @@ pub struct Prometheus {
     pub range: Option<RangeQuery>,
     /// Per request.
     pub timeout: Duration,
+    /// Sent with every query (Argo's `headers`, e.g. a bearer token from a secret).
+    pub headers: Vec<(String, String)>,
+    /// `authentication`.
+    pub auth: Option<Auth>,
+}
+
+/// How queries authenticate, besides `headers`.
+#[derive(Clone)]
+pub enum Auth {
+    /// HTTP basic auth (a Prometheus behind `--web.config.file`).
+    Basic {
+        /// The user.
+        username: String,
+        /// The password, usually `{{args.x}}` from a `secretKeyRef`.
+        password: String,
+    },
+    /// AWS SigV4 for Amazon Managed Prometheus (service `aps`).
+    Sigv4 {
+        /// The workspace's region.
+        region: String,
+        /// From the granted AWS secrets, read when the analysis starts (`None` until then).
+        credentials: Option<Credentials>,
+    },
+}
+
+// Never printed with its password: a `{:?}` of a metric must not leak it.
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Auth::Sigv4 { region, credentials } => f
+                .debug_struct("Sigv4")
+                .field("region", region)
+                .field("credentials", credentials)
+                .finish(),
+        }
+    }
 }
 
 /// `rangeQuery`: from `start` ago to `end` ago, every `step`.
@@ -132,8 +173,10 @@ fn http_failure(e: HttpError, what: &str) -> ProviderError {
     }
 }
 
+/// A query parameter's value as SigV4 wants it on the wire (RFC 3986 unreserved characters kept),
+/// which any Prometheus reads the same.
 fn encode(text: &str) -> String {
-    utf8_percent_encode(text, NON_ALPHANUMERIC).to_string()
+    tollgate_sigv4::uri_encode(text, false)
 }
 
 fn unix_seconds(ago: Duration) -> f64 {
@@ -144,25 +187,92 @@ fn unix_seconds(ago: Duration) -> f64 {
 impl Prometheus {
     async fn measure(&self, variant: Option<&str>) -> Result<Measured, ProviderError> {
         let query = with_variant(&self.query, variant);
-        let url = match &self.range {
-            None => format!("{}/api/v1/query?query={}", self.address, encode(&query)),
-            Some(r) => format!(
-                "{}/api/v1/query_range?query={}&start={:.3}&end={:.3}&step={}",
-                self.address,
-                encode(&query),
-                unix_seconds(r.start),
-                unix_seconds(r.end),
-                r.step.as_secs_f64()
+        let (api, params) = match &self.range {
+            None => ("/api/v1/query", format!("query={}", encode(&query))),
+            Some(r) => (
+                "/api/v1/query_range",
+                format!(
+                    "query={}&start={:.3}&end={:.3}&step={}",
+                    encode(&query),
+                    unix_seconds(r.start),
+                    unix_seconds(r.end),
+                    r.step.as_secs_f64()
+                ),
             ),
         };
-        let response = Request::get(url)
-            .timeout(self.timeout)
-            .max_body(MAX_BODY)
-            .send_async()
-            .await
-            .map_err(|e| http_failure(e, "Prometheus"))?;
+        let mut headers = self.headers.clone();
+        let url = match &self.auth {
+            Some(Auth::Sigv4 { region, credentials }) => {
+                let credentials = credentials.as_ref().ok_or_else(|| {
+                    ProviderError::Denied("SigV4 credentials were not read before the analysis".into())
+                })?;
+                let signed = sign_sigv4(&self.address, api, &params, region, credentials)?;
+                headers.extend(signed.headers);
+                signed.url
+            }
+            Some(Auth::Basic { username, password }) => {
+                let pair = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+                headers.push(("authorization".into(), format!("Basic {pair}")));
+                format!("{}{api}?{params}", self.address)
+            }
+            None => format!("{}{api}?{params}", self.address),
+        };
+        let mut request = Request::get(url).timeout(self.timeout).max_body(MAX_BODY);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send_async().await.map_err(|e| http_failure(e, "Prometheus"))?;
+        if matches!(response.status(), 401 | 403) {
+            return Err(ProviderError::Denied(format!(
+                "Prometheus refused the credentials (HTTP {}): check the `authentication`/`headers` of the metric \
+                 and the secrets they read",
+                response.status()
+            )));
+        }
         read_prometheus(response.status(), response.bytes())
     }
+}
+
+struct Signed {
+    url: String,
+    headers: Vec<(String, String)>,
+}
+
+/// SigV4 for Amazon Managed Prometheus: `host` is signed as the URL's authority (which is what
+/// the sandbox sends), the path and query exactly as they go on the wire.
+fn sign_sigv4(
+    address: &str,
+    api: &str,
+    params: &str,
+    region: &str,
+    credentials: &Credentials,
+) -> Result<Signed, ProviderError> {
+    let origin =
+        origin_of(address).map_err(|e| ProviderError::BadQuery(format!("the Prometheus address `{address}`: {e}")))?;
+    let authority = origin.split_once("://").map(|(_, a)| a).unwrap_or_default();
+    let path = format!("{}{api}", address.get(origin.len()..).unwrap_or_default());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let host = [("host".to_string(), authority.to_string())];
+    let headers = tollgate_sigv4::sign(
+        credentials,
+        region,
+        "aps",
+        now,
+        &tollgate_sigv4::Request {
+            method: "GET",
+            path: &path,
+            query: params,
+            headers: &host,
+            body: b"",
+        },
+    );
+    Ok(Signed {
+        url: format!("{origin}{path}?{params}"),
+        headers,
+    })
 }
 
 /// Read Prometheus' answer: `success` with a `vector`, `scalar`, `matrix` or `string` result, or

@@ -2,7 +2,7 @@
 //! keys, `provider: {prometheus: {address, query}}`, `{{args.x}}`), or the template file itself,
 //! into typed [`Metric`]s checked before the first measurement.
 
-use crate::provider::{Prometheus, Provider, RangeQuery, Web};
+use crate::provider::{Auth, Prometheus, Provider, RangeQuery, Web};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -96,7 +96,7 @@ pub struct TemplateFile {
     /// `spec.metrics`.
     pub metrics: Value,
     /// `spec.args`: name → default value (`None`: must be given).
-    pub args: BTreeMap<String, Option<String>>,
+    pub args: BTreeMap<String, Option<ArgValue>>,
     /// `spec.dryRun[].metricName`.
     pub dry_run: Vec<String>,
 }
@@ -131,13 +131,10 @@ pub fn read_template_file(text: &str) -> Result<TemplateFile, SpecError> {
             .get("name")
             .and_then(Value::as_str)
             .ok_or_else(|| spec_error(format!("template.spec.args[{i}].name"), "is missing"))?;
-        if arg.get("valueFrom").is_some() {
-            return Err(spec_error(
-                format!("template.spec.args[{i}] ({name})"),
-                "`valueFrom` (Kubernetes secrets and field refs) has no meaning in CI: give the value with the `args` input",
-            ));
-        }
-        args.insert(name.to_string(), arg.get("value").map(scalar_text));
+        args.insert(
+            name.to_string(),
+            read_arg(arg, &format!("template.spec.args[{i}] ({name})"))?,
+        );
     }
     let dry_run = spec
         .get("dryRun")
@@ -147,6 +144,48 @@ pub fn read_template_file(text: &str) -> Result<TemplateFile, SpecError> {
         .filter_map(|d| d.get("metricName").and_then(Value::as_str).map(String::from))
         .collect();
     Ok(TemplateFile { metrics, args, dry_run })
+}
+
+/// Where an argument's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgValue {
+    /// Written out.
+    Text(String),
+    /// Argo's `valueFrom: {secretKeyRef: {name, key}}`: the Tollgate secret
+    /// [`tollgate_vocab::secret_ref_name`] forms from them, read when the analysis starts.
+    Secret {
+        /// The Tollgate secret's name, e.g. `PROM_AUTH_TOKEN`.
+        secret: String,
+        /// The reference as written, for messages: `{name: prom-auth, key: token}`.
+        reference: String,
+    },
+}
+
+/// One argument's value as Argo writes it, `value: …` or `valueFrom: {secretKeyRef: {name, key}}`;
+/// `None` when it has neither (the step must give it).
+pub fn read_arg(arg: &Value, at: &str) -> Result<Option<ArgValue>, SpecError> {
+    let Some(from) = arg.get("valueFrom") else {
+        return Ok(arg.get("value").map(|v| ArgValue::Text(scalar_text(v))));
+    };
+    let Some(secret_ref) = from.get("secretKeyRef") else {
+        return Err(spec_error(
+            format!("{at}.valueFrom"),
+            "only `secretKeyRef` is read in CI (`fieldRef` reads a Kubernetes object there is none of here): give \
+             the value with the `args` input",
+        ));
+    };
+    let part = |key: &str| {
+        secret_ref
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| spec_error(format!("{at}.valueFrom.secretKeyRef.{key}"), "is missing"))
+    };
+    let (name, key) = (part("name")?, part("key")?);
+    Ok(Some(ArgValue::Secret {
+        secret: tollgate_vocab::secret_ref_name(name, key),
+        reference: format!("{{name: {name}, key: {key}}}"),
+    }))
 }
 
 fn scalar_text(value: &Value) -> String {
@@ -426,7 +465,32 @@ fn read_provider(value: Option<&Value>, at: &str, default_address: Option<&str>)
         _ => return Err(spec_error(at, "must name exactly one provider: `prometheus` or `web`")),
     };
     let at = format!("{at}.{kind}");
+    let known: &[&str] = match kind {
+        "prometheus" => PROMETHEUS_KEYS,
+        "web" => WEB_KEYS,
+        _ => &[],
+    };
+    for key in body.as_object().into_iter().flat_map(|o| o.keys()) {
+        if !known.is_empty() && !known.contains(&key.as_str()) {
+            // Argo ignores nothing it reads; a key we would ignore (a misspelt `authentication`) could
+            // send a query unauthenticated or to the wrong place.
+            let hint = tollgate_expr::did_you_mean(key, known.iter().copied())
+                .map(|k| format!("did you mean `{k}`?"))
+                .unwrap_or_else(|| format!("known keys: {}", known.join(", ")));
+            return Err(spec_error(
+                format!("{at}.{key}"),
+                format!("is not a {kind} key ({hint})"),
+            ));
+        }
+    }
+    if body.get("insecure").and_then(Value::as_bool) == Some(true) {
+        return Err(spec_error(
+            format!("{at}.insecure"),
+            "canary-gate always verifies TLS: remove `insecure: true` (give a certificate the machine trusts)",
+        ));
+    }
     let field = |key: &str| body.get(key).map(scalar_text);
+    let headers = read_headers(body.get("headers"), &format!("{at}.headers"))?;
     let timeout = |key: &str| -> Result<Duration, SpecError> {
         match body.get(key) {
             None => Ok(Duration::from_secs(10)),
@@ -459,6 +523,8 @@ fn read_provider(value: Option<&Value>, at: &str, default_address: Option<&str>)
                 query,
                 range,
                 timeout: timeout("timeout")?,
+                headers,
+                auth: read_auth(body.get("authentication"), &format!("{at}.authentication"))?,
             }))
         }
         "web" => {
@@ -470,13 +536,6 @@ fn read_provider(value: Option<&Value>, at: &str, default_address: Option<&str>)
                     format!("{at}.method"),
                     format!("`{method}`: use GET, POST or PUT"),
                 ));
-            }
-            let mut headers = Vec::new();
-            for h in body.get("headers").and_then(Value::as_array).into_iter().flatten() {
-                match (h.get("key").and_then(Value::as_str), h.get("value")) {
-                    (Some(k), Some(v)) => headers.push((k.to_string(), scalar_text(v))),
-                    _ => return Err(spec_error(format!("{at}.headers"), "entries are `{key, value}`")),
-                }
             }
             let body_text = match (body.get("body"), body.get("jsonBody")) {
                 (Some(b), _) => Some(scalar_text(b)),
@@ -498,6 +557,98 @@ fn read_provider(value: Option<&Value>, at: &str, default_address: Option<&str>)
             format!(
                 "the `{other}` provider is not supported: canary-gate measures with `prometheus` or `web` (JSON over HTTP)"
             ),
+        )),
+    }
+}
+
+const PROMETHEUS_KEYS: &[&str] = &[
+    "address",
+    "query",
+    "rangeQuery",
+    "timeout",
+    "headers",
+    "authentication",
+    "insecure",
+];
+const WEB_KEYS: &[&str] = &[
+    "url",
+    "jsonPath",
+    "method",
+    "headers",
+    "body",
+    "jsonBody",
+    "timeoutSeconds",
+    "insecure",
+];
+
+/// Argo's `headers: [{key, value}]`.
+fn read_headers(value: Option<&Value>, at: &str) -> Result<Vec<(String, String)>, SpecError> {
+    let Some(value) = value else { return Ok(Vec::new()) };
+    let entries = value
+        .as_array()
+        .ok_or_else(|| spec_error(at, "must be a list of `{key, value}`"))?;
+    entries
+        .iter()
+        .map(|h| match (h.get("key").and_then(Value::as_str), h.get("value")) {
+            (Some(k), Some(v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), scalar_text(v))),
+            _ => Err(spec_error(at, "entries are `{key, value}`")),
+        })
+        .collect()
+}
+
+/// `authentication`: Argo's `sigv4` (Amazon Managed Prometheus), or `basic` (a Prometheus behind
+/// `--web.config.file` basic auth; Tollgate's, since Argo leaves it to a header).
+fn read_auth(value: Option<&Value>, at: &str) -> Result<Option<Auth>, SpecError> {
+    let Some(value) = value else { return Ok(None) };
+    let obj = value
+        .as_object()
+        .ok_or_else(|| spec_error(at, "must be `{sigv4: {region}}` or `{basic: {username, password}}`"))?;
+    let (kind, body) = match obj.iter().collect::<Vec<_>>().as_slice() {
+        [(kind, body)] => (kind.as_str(), *body),
+        _ => return Err(spec_error(at, "must name exactly one method: `sigv4` or `basic`")),
+    };
+    let text = |key: &str| {
+        body.get(key)
+            .map(scalar_text)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| spec_error(format!("{at}.{kind}.{key}"), "is missing"))
+    };
+    match kind {
+        "sigv4" => {
+            for (key, why) in [
+                ("profile", "there are no AWS profiles in the sandbox"),
+                ("roleArn", "the sandbox does not call STS"),
+            ] {
+                if body.get(key).is_some() {
+                    return Err(spec_error(
+                        format!("{at}.sigv4.{key}"),
+                        format!(
+                            "is not read in CI ({why}): assume the role before the step (e.g. \
+                             aws-actions/configure-aws-credentials) and grant the secrets {}, {} (and {})",
+                            tollgate_sigv4::ACCESS_KEY_SECRET,
+                            tollgate_sigv4::SECRET_KEY_SECRET,
+                            tollgate_sigv4::SESSION_TOKEN_SECRET
+                        ),
+                    ));
+                }
+            }
+            Ok(Some(Auth::Sigv4 {
+                region: text("region")?,
+                credentials: None,
+            }))
+        }
+        "basic" => Ok(Some(Auth::Basic {
+            username: text("username")?,
+            password: text("password")?,
+        })),
+        "oauth2" => Err(spec_error(
+            format!("{at}.oauth2"),
+            "is not supported yet: fetch the token before the step and send it with `headers: [{key: Authorization, \
+             value: \"Bearer {{args.token}}\"}]`",
+        )),
+        other => Err(spec_error(
+            format!("{at}.{other}"),
+            "is not an authentication method: use `sigv4` or `basic` (or a bearer token in `headers`)",
         )),
     }
 }
@@ -579,7 +730,10 @@ spec:
         query: histogram_quantile(0.99, rate(x[1m]))
 "#;
         let file = read_template_file(yaml).unwrap();
-        assert_eq!(file.args.get("prometheus-port"), Some(&Some("9090".to_string())));
+        assert_eq!(
+            file.args.get("prometheus-port"),
+            Some(&Some(ArgValue::Text("9090".to_string())))
+        );
         assert_eq!(file.args.get("service-name"), Some(&None));
         let metrics = substitute_args(
             &file.metrics,

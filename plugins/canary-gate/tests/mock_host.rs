@@ -273,3 +273,199 @@ fn an_oversized_or_stalled_answer_is_an_errored_measurement_not_a_crash() {
         stalled.summary
     );
 }
+
+/// A template whose Prometheus sends `Authorization: Bearer {{args.token}}`, the token from a
+/// Kubernetes secret as Argo reads it.
+fn secret_template() -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {{name: t}}\nspec:\n  args:\n  - name: token\n    valueFrom:\n      secretKeyRef: {{name: prom-auth, key: token}}\n  metrics:\n  - name: up\n    successCondition: result[0] == 1\n    provider:\n      prometheus:\n        address: {PROM}\n        query: up\n        headers:\n        - key: Authorization\n          value: Bearer {{{{args.token}}}}\n"
+    )
+}
+
+#[test]
+fn a_secret_key_ref_reads_the_granted_secret_and_names_it_when_missing() {
+    let host = || {
+        MockHost::new()
+            .artifact("analysis", "application/yaml", secret_template())
+            .input("template", "artifact:analysis")
+            .grant_origin(PROM)
+            .http(|_| vector(&["1"]))
+    };
+    let outcome = host().secret("PROM_AUTH_TOKEN", "s3cr3t-t0k3n").run::<CanaryGate>();
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+    assert_eq!(outcome.requests[0].header("authorization"), Some("Bearer s3cr3t-t0k3n"));
+
+    // Not granted: refused before any query, naming the secret, the reference and the grant.
+    let outcome = host().run::<CanaryGate>();
+    let Err(PluginError::Denied(message)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    for part in [
+        "`token`",
+        "{name: prom-auth, key: token}",
+        "`PROM_AUTH_TOKEN`",
+        "--secret PROM_AUTH_TOKEN",
+    ] {
+        assert!(message.contains(part), "{part} in {message}");
+    }
+    assert!(outcome.requests.is_empty());
+
+    // A secret granted under another name is not read in its place.
+    let outcome = host().secret("PROM_TOKEN", "other").run::<CanaryGate>();
+    assert!(
+        matches!(outcome.result, Err(PluginError::Denied(_))),
+        "{:?}",
+        outcome.result
+    );
+}
+
+#[test]
+fn step_args_take_a_secret_key_ref_too_and_field_refs_are_refused() {
+    let templated = metric(json!({"count": 1, "provider": {"prometheus": {
+        "address": PROM, "query": "up",
+        "authentication": {"basic": {"username": "ci", "password": "{{args.password}}"}},
+    }}}));
+    let outcome = MockHost::new()
+        .input("metrics", json!([templated.clone()]))
+        .input(
+            "args",
+            json!({"password": {"valueFrom": {"secretKeyRef": {"name": "prom", "key": "password"}}}}),
+        )
+        .secret("PROM_PASSWORD", "hunter2")
+        .http(|_| vector(&["0.001"]))
+        .run::<CanaryGate>();
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+    // base64("ci:hunter2")
+    assert_eq!(
+        outcome.requests[0].header("authorization"),
+        Some("Basic Y2k6aHVudGVyMg==")
+    );
+
+    let outcome = MockHost::new()
+        .input("metrics", json!([templated]))
+        .input(
+            "args",
+            json!({"password": {"valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}}),
+        )
+        .http(|_| vector(&["0.001"]))
+        .run::<CanaryGate>();
+    let Err(PluginError::InvalidInput(e)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert!(e.message.contains("only `secretKeyRef`"), "{}", e.message);
+}
+
+#[test]
+fn sigv4_signs_the_query_it_sends_and_needs_the_aws_secrets() {
+    let amp = "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1";
+    let metrics = json!([metric(json!({"count": 1, "provider": {"prometheus": {
+        "address": amp, "query": "sum(rate(http_requests_total{code=~\"5..\"}[1m]))",
+        "authentication": {"sigv4": {"region": "us-east-1"}},
+    }}}))]);
+    let outcome = MockHost::new()
+        .input("metrics", metrics.clone())
+        .secret("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .secret("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        .http(|_| vector(&["0.001"]))
+        .run::<CanaryGate>();
+    assert_eq!(outcome.status(), Some(Status::Passed), "{:?}", outcome.result);
+    let sent = &outcome.requests[0];
+    let (path_and_query, date) = (
+        sent.url
+            .strip_prefix("https://aps-workspaces.us-east-1.amazonaws.com")
+            .unwrap(),
+        sent.header("x-amz-date").expect("x-amz-date"),
+    );
+    let (path, query) = path_and_query.split_once('?').unwrap();
+    assert_eq!(path, "/workspaces/ws-1/api/v1/query");
+    // The signature covers exactly the path and query that went on the wire, and the host.
+    let creds = tollgate_sigv4::Credentials {
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        session_token: None,
+    };
+    let headers: Vec<(String, String)> = [
+        ("host", "aps-workspaces.us-east-1.amazonaws.com"),
+        ("x-amz-date", date),
+        ("x-amz-content-sha256", sent.header("x-amz-content-sha256").unwrap()),
+    ]
+    .iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .collect();
+    let want = tollgate_sigv4::authorization(
+        &creds,
+        "us-east-1",
+        "aps",
+        date,
+        &tollgate_sigv4::Request {
+            method: "GET",
+            path,
+            query,
+            headers: &headers,
+            body: b"",
+        },
+    );
+    assert_eq!(sent.header("authorization"), Some(want.as_str()));
+    assert!(want.contains("/us-east-1/aps/aws4_request"), "{want}");
+
+    let outcome = MockHost::new()
+        .input("metrics", metrics)
+        .secret("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .http(|_| vector(&["0.001"]))
+        .run::<CanaryGate>();
+    let Err(PluginError::Denied(message)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert!(message.contains("`AWS_SECRET_ACCESS_KEY`"), "{message}");
+    assert!(outcome.requests.is_empty());
+}
+
+#[test]
+fn provider_keys_canary_gate_would_ignore_are_refused() {
+    for (provider, at, words) in [
+        (
+            json!({"prometheus": {"address": PROM, "query": "up", "authentification": {"basic": {}}}}),
+            "authentification",
+            "did you mean `authentication`?",
+        ),
+        (
+            json!({"prometheus": {"address": PROM, "query": "up", "insecure": true}}),
+            "insecure",
+            "always verifies TLS",
+        ),
+        (
+            json!({"prometheus": {"address": PROM, "query": "up", "authentication": {"oauth2": {"tokenUrl": "x"}}}}),
+            "oauth2",
+            "Bearer",
+        ),
+        (
+            json!({"prometheus": {"address": PROM, "query": "up", "authentication": {"sigv4": {"region": "us-east-1", "roleArn": "arn:aws:iam::1:role/r"}}}}),
+            "roleArn",
+            "configure-aws-credentials",
+        ),
+    ] {
+        let outcome = run(json!([metric(json!({"provider": provider}))]), |_| vector(&["0"]));
+        let Err(PluginError::InvalidInput(e)) = &outcome.result else {
+            panic!("{at}: {:?}", outcome.result)
+        };
+        assert!(
+            e.message.contains(at) && e.message.contains(words),
+            "{at}: {}",
+            e.message
+        );
+        assert!(outcome.requests.is_empty(), "{at}");
+    }
+}
+
+#[test]
+fn credentials_prometheus_refuses_end_the_analysis_at_once() {
+    let outcome = MockHost::new()
+        .input("metrics", json!([metric(json!({"count": 5}))]))
+        .http(|_| MockResponse::text(401, "Unauthorized"))
+        .run::<CanaryGate>();
+    let Err(PluginError::Denied(message)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert!(message.contains("refused the credentials (HTTP 401)"), "{message}");
+    assert_eq!(outcome.requests.len(), 1, "no query after a refusal");
+}
