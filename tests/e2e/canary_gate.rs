@@ -1,8 +1,8 @@
 //! `canary-gate` through the real binary against a real Prometheus (1 s scrapes, storage in a
 //! temporary directory) scraping the metrics service the test drives, changing it mid-analysis.
 
-use crate::prometheus_peer::{MetricsServer, Prometheus};
-use crate::support::{Run, run, tollgate};
+use crate::prometheus_peer::{MetricsServer, PROMETHEUS_USER, Prometheus};
+use crate::support::{Run, run, run_cmd, tollgate};
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::Duration;
@@ -158,6 +158,100 @@ async fn a_healthy_canary_is_successful_with_every_measurement_reported_and_sign
     assert!(r.output("artifact-digest").starts_with("sha256:"), "{r:#?}");
     let stored = walk(artifacts.path()).join("\n");
     assert!(stored.contains("canary-analysis"), "artifacts: {stored}");
+}
+
+/// An AnalysisTemplate whose Prometheus sits behind basic auth, the password read from a Kubernetes
+/// secret as Argo reads it: `secretKeyRef: {name: prometheus, key: password}` is the Tollgate
+/// secret `PROMETHEUS_PASSWORD`.
+fn authenticated_template(prometheus: &Prometheus) -> String {
+    format!(
+        r#"apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {{name: authenticated}}
+spec:
+  args:
+    - name: service
+      value: checkout
+    - name: password
+      valueFrom:
+        secretKeyRef: {{name: prometheus, key: password}}
+  metrics:
+    - name: error-rate
+      interval: 1s
+      count: 2
+      successCondition: result[0] < 0.01
+      provider:
+        prometheus:
+          address: {}
+          query: '{}'
+          authentication:
+            basic: {{username: {PROMETHEUS_USER}, password: "{{{{args.password}}}}"}}
+"#,
+        prometheus.url(),
+        ERROR_RATE.replace('\'', "''"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prometheus_behind_basic_auth_is_read_with_a_granted_secret_written_nowhere() {
+    const PASSWORD: &str = "pw-7d1e0c55b9a3";
+    let service = MetricsServer::start().await;
+    service.set_series("checkout", "canary", 0.001, 80.0).await;
+    let prometheus = Prometheus::start_with_password(&[service.address()], PASSWORD).await;
+    prometheus
+        .wait_for_data(
+            &ERROR_RATE.replace("{{args.service}}", "checkout"),
+            Duration::from_secs(30),
+        )
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("analysis.yaml");
+    std::fs::write(&template, authenticated_template(&prometheus)).unwrap();
+    let store = dir.path().join("artifacts");
+    let gate = |password: Option<&str>| {
+        let mut cmd = tollgate();
+        cmd.args(["run", "canary-gate", "--json", "--allow-read"])
+            .arg(dir.path())
+            .args(["--allow-net", &prometheus.url(), "--with"])
+            .arg(format!("template={}", template.display()))
+            .arg("--artifacts")
+            .arg(&store);
+        if let Some(password) = password {
+            cmd.args(["--secret", "PROMETHEUS_PASSWORD"])
+                .env("PROMETHEUS_PASSWORD", password);
+        }
+        cmd
+    };
+
+    let r = run_cmd(&mut gate(Some(PASSWORD))).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(r.output("phase"), "Successful");
+    let mut leaks: Vec<String> = walk(&store)
+        .into_iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap_or_default().contains(PASSWORD))
+        .collect();
+    leaks.extend(
+        [("stdout", &r.stdout), ("stderr", &r.stderr)]
+            .into_iter()
+            .filter(|(_, text)| text.contains(PASSWORD))
+            .map(|(place, _)| place.to_string()),
+    );
+    assert!(leaks.is_empty(), "the password was written to {leaks:?}");
+
+    // Without the grant: refused before any query, naming the secret to grant.
+    let r = run_cmd(&mut gate(None)).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        said.contains("`PROMETHEUS_PASSWORD`") && said.contains("--secret PROMETHEUS_PASSWORD"),
+        "{r:#?}"
+    );
+
+    // A wrong password: Prometheus answers 401 and the analysis ends at once, saying so.
+    let r = run_cmd(&mut gate(Some("not-the-password"))).await;
+    assert_ne!(r.code, 0, "{r:#?}");
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(said.contains("refused the credentials (HTTP 401)"), "{r:#?}");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {

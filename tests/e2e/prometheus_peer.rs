@@ -27,6 +27,17 @@ const EXCHANGE: Duration = Duration::from_secs(10);
 /// One HTTP/1.1 exchange with 127.0.0.1:`port`: the status and the body as text. Errors
 /// (refused, reset, timed out) are returned, so a test can see a stopped peer.
 pub async fn http(port: u16, method: &str, target: &str, body: Option<&Value>) -> std::io::Result<(u16, String)> {
+    http_as(port, None, method, target, body).await
+}
+
+/// [`http`] with an `authorization` header.
+async fn http_as(
+    port: u16,
+    authorization: Option<&str>,
+    method: &str,
+    target: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, String)> {
     let exchange = async {
         let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -34,7 +45,11 @@ pub async fn http(port: u16, method: &str, target: &str, body: Option<&Value>) -
             .map_err(std::io::Error::other)?;
         tokio::spawn(conn);
         let payload = body.map(|b| b.to_string()).unwrap_or_default();
-        let request = http::Request::builder()
+        let mut request = http::Request::builder();
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let request = request
             .method(method)
             .uri(target)
             .header("host", format!("127.0.0.1:{port}"))
@@ -243,6 +258,30 @@ pub struct Prometheus {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// The `authorization` header the test's own queries send when basic auth is on.
+    authorization: Option<String>,
+}
+
+/// The user of a Prometheus started with [`Prometheus::start_with_password`].
+pub const PROMETHEUS_USER: &str = "canary-gate";
+
+/// `password`'s bcrypt hash, as Prometheus' `--web.config.file` wants it (Python's `bcrypt`,
+/// which `scripts/test` installs; cost 4: it is hashed here and checked on every request).
+fn bcrypt(password: &str) -> String {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import bcrypt, sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(4)).decode())",
+            password,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "bcrypt hashing failed (pip install bcrypt): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 impl Drop for Prometheus {
@@ -252,6 +291,12 @@ impl Drop for Prometheus {
             let _ = child.wait();
         }
     }
+}
+
+/// `user:password` in base64, for a basic `authorization` header.
+fn base64_pair(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 /// A port that was free a moment ago (the OS picks it; the caller binds it again).
@@ -266,6 +311,16 @@ impl Prometheus {
     pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
 
     pub async fn start<S: AsRef<str>>(targets: &[S]) -> Prometheus {
+        Self::start_as(targets, None).await
+    }
+
+    /// [`Prometheus::start`] behind basic auth (`--web.config.file`): every endpoint, `/-/ready`
+    /// included, answers 401 without [`PROMETHEUS_USER`] and `password`.
+    pub async fn start_with_password<S: AsRef<str>>(targets: &[S], password: &str) -> Prometheus {
+        Self::start_as(targets, Some(password)).await
+    }
+
+    async fn start_as<S: AsRef<str>>(targets: &[S], password: Option<&str>) -> Prometheus {
         let binary = if Path::new("/usr/bin/prometheus").exists() {
             PathBuf::from("/usr/bin/prometheus")
         } else {
@@ -281,6 +336,15 @@ impl Prometheus {
         );
         let config_file = dir.path().join("prometheus.yml");
         std::fs::write(&config_file, config).unwrap();
+        let web_config = dir.path().join("web.yml");
+        let authorization = password.map(|password| {
+            std::fs::write(
+                &web_config,
+                format!("basic_auth_users:\n  {PROMETHEUS_USER}: '{}'\n", bcrypt(password)),
+            )
+            .unwrap();
+            format!("Basic {}", base64_pair(PROMETHEUS_USER, password))
+        });
         let mut last_log = String::new();
         for attempt in 0..5 {
             let port = free_port();
@@ -292,6 +356,11 @@ impl Prometheus {
                     dir.path().join(format!("tsdb-{attempt}")).display()
                 ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .args(
+                    authorization
+                        .as_ref()
+                        .map(|_| format!("--web.config.file={}", web_config.display())),
+                )
                 .arg("--log.level=warn")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -308,11 +377,12 @@ impl Prometheus {
                     );
                     break; // someone took the port in between: another one
                 }
-                if let Ok((200, _)) = http(port, "GET", "/-/ready", None).await {
+                if let Ok((200, _)) = http_as(port, authorization.as_deref(), "GET", "/-/ready", None).await {
                     return Prometheus {
                         child: Some(child),
                         port,
                         dir,
+                        authorization,
                     };
                 }
                 if Instant::now() > deadline {
@@ -354,7 +424,7 @@ impl Prometheus {
     /// (`{"status":"error","errorType":"bad_data",...}` with HTTP 400).
     pub async fn query(&self, promql: &str) -> Value {
         let target = format!("/api/v1/query?query={}", utf8_percent_encode(promql, NON_ALPHANUMERIC));
-        let (status, text) = http(self.port, "GET", &target, None)
+        let (status, text) = http_as(self.port, self.authorization.as_deref(), "GET", &target, None)
             .await
             .unwrap_or_else(|e| panic!("query {promql:?}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("query {promql:?}: HTTP {status}: {text}"))

@@ -48,6 +48,9 @@ Control API (JSON in and out; errors are 400/404 with {"error": "..."}):
 
 GET /healthz: 200 {"status":"ok","version":...,"region":...}, or 503 with
 "status":"unhealthy" once set unhealthy.
+
+GET /_echo: 200 with the request's headers as a JSON object (lower-case names), as a careless
+metrics backend echoes what it was sent: the leak tests check that an echoed secret is masked.
 """
 
 import argparse
@@ -311,6 +314,9 @@ class Handler(BaseHTTPRequestHandler):
                 healthy, version, region = state.healthy, state.version, state.region
             return self.send(200 if healthy else 503, {
                 "status": "ok" if healthy else "unhealthy", "version": version, "region": region})
+        if path == "/_echo" and method == "GET":
+            # What a careless metrics backend does: answer with the request's own headers.
+            return self.send(200, {k.lower(): v for k, v in self.headers.items()})
         if path == "/_control/state" and method == "GET":
             return self.send(200, state.snapshot())
         if path == "/_control/series" and method == "POST":
