@@ -1,11 +1,13 @@
 //! The leak search: one marker secret passed every way a pipeline can pass it — granted to a
 //! plugin, read as `${{ secrets.NAME }}` into a plugin's input, a `run:` step's environment, a
 //! comment body and a pipeline output, echoed back by a plugin into its log, summary, outputs
-//! and an artifact — then every byte Tollgate wrote searched for it: stdout, stderr,
+//! and an artifact, read by canary-gate through an Argo `secretKeyRef` into a request header and
+//! echoed back by the metrics server into the measured value — then every byte Tollgate wrote searched for it: stdout, stderr,
 //! `$GITHUB_OUTPUT`, the step summary, every file of the artifact store (statements included)
 //! and every comment on the GitHub stand-in.
 
 use crate::github_peer::{Peer, REPOSITORY, TOKEN};
+use crate::prometheus_peer::MetricsServer;
 use crate::support::{guest, run_cmd, tollgate};
 use std::path::Path;
 
@@ -48,6 +50,7 @@ fn holds_mark(bytes: &[u8]) -> bool {
 async fn a_secret_passed_every_way_is_written_nowhere() {
     let peer = Peer::start().await;
     peer.seed_pull(6).await;
+    let metrics = MetricsServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let (output, summary, store) = (
         dir.path().join("output"),
@@ -56,6 +59,7 @@ async fn a_secret_passed_every_way_is_written_nowhere() {
     );
     let file = dir.path().join("pipeline.yml");
     let (probe, github_probe) = (guest("probe"), guest("github-probe"));
+    let echo = format!("{}/_echo", metrics.url());
     std::fs::write(
         &file,
         format!(
@@ -79,6 +83,19 @@ steps:
     with:
       calls: '[{{"call": "create-comment", "issue": 6, "body": "comment ${{{{ secrets.PROBE_SECRET }}}}"}}]'
     allow: {{ github: [pull-requests:write] }}
+  - id: gate
+    uses: canary-gate
+    with:
+      metrics:
+        - name: echoed
+          successCondition: result != "wrong"
+          provider:
+            web:
+              url: {echo}
+              headers: [{{ key: X-Token, value: "{{{{args.token}}}}" }}]
+              jsonPath: "{{$.x-token}}"
+      args: {{ token: {{ valueFrom: {{ secretKeyRef: {{ name: probe, key: secret }} }} }} }}
+    allow: {{ secrets: [PROBE_SECRET] }}
 outputs:
   direct: ${{{{ secrets.PROBE_SECRET }}}}
   echoed: ${{{{ steps.echoed.outputs.extra }}}}
@@ -118,6 +135,14 @@ outputs:
     assert!(
         stored.iter().any(|(name, _)| name.ends_with("echo.dsse.json")),
         "{stored:?}"
+    );
+    // canary-gate sent the secret and measured it echoed back: the analysis holds it, masked.
+    assert!(
+        stored.iter().any(|(_, bytes)| {
+            let text = String::from_utf8_lossy(bytes);
+            text.contains("tollgate.canary-analysis/v1") && text.contains("***")
+        }),
+        "the echoed measurement is stored, masked"
     );
 
     let mut leaks = Vec::new();
