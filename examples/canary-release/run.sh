@@ -7,6 +7,11 @@
 #   ./run.sh                      a healthy canary: promoted
 #   CANARY_ERROR_RATIO=0.05 ./run.sh   a bad canary: rolled back
 #
+# Prometheus sits behind basic auth (its own --web.config.file) with a password made for this
+# run; canary-gate reads it as the template's `secretKeyRef: {name: prometheus, key: password}`,
+# i.e. the secret PROMETHEUS_PASSWORD granted to the step, and writes it nowhere. Hashing it
+# for Prometheus needs Python's bcrypt (pip install bcrypt, or apt install python3-bcrypt).
+#
 # TOLLGATE_BIN uses a tollgate binary you already have instead of building one. ANALYSIS
 # overrides the template (the tests use a shorter one); PROMETHEUS_BIN the Prometheus binary.
 set -euo pipefail
@@ -39,6 +44,10 @@ trap 'exit 130' INT TERM
 # only between foreground commands) and `finish` stops the step.
 step() { "$@" & pids+=($!); wait $!; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+python3 -c 'import bcrypt' 2>/dev/null || {
+  echo "run.sh: Python's bcrypt hashes the demo Prometheus' password: pip install bcrypt (or apt install python3-bcrypt)" >&2
+  exit 2
+}
 control() { curl -fsS -X POST "http://127.0.0.1:$service_port/_control/$1" -H 'content-type: application/json' -d "$2" >/dev/null; }
 
 # The service: one process standing in for every region, with stable and canary variants.
@@ -48,8 +57,15 @@ for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 service_port="$(cat "$work/port")"
 control series '{"service":"checkout","variant":"stable","error_ratio":0.001,"latency_ms":90,"jitter":8}'
 
-# Prometheus scraping it every second, storage in the scratch directory.
+# Prometheus scraping it every second, storage in the scratch directory, behind basic auth.
 prom_port="$(free_port)"
+PROMETHEUS_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+export PROMETHEUS_PASSWORD
+python3 - "$work/web.yml" <<'PY'
+import bcrypt, os, sys
+hashed = bcrypt.hashpw(os.environ["PROMETHEUS_PASSWORD"].encode(), bcrypt.gensalt()).decode()
+open(sys.argv[1], "w").write("basic_auth_users:\n  canary-gate: '%s'\n" % hashed)
+PY
 cat > "$work/prometheus.yml" <<YAML
 global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:
@@ -57,10 +73,11 @@ scrape_configs:
     static_configs: [{targets: ["127.0.0.1:$service_port"]}]
 YAML
 "$prometheus_bin" --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
+  --web.listen-address="127.0.0.1:$prom_port" --web.config.file="$work/web.yml" --log.level=warn >"$work/prometheus.log" 2>&1 &
 pids+=($!)
 prometheus="http://127.0.0.1:$prom_port"
-for _ in $(seq 300); do curl -fsS "$prometheus/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+prom_curl() { curl -fsS -u "canary-gate:$PROMETHEUS_PASSWORD" "$@"; }
+for _ in $(seq 300); do prom_curl "$prometheus/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 
 deploy_canary() {   # stub: switch 10% of traffic to the canary build
   echo "== deploy: canary v2 at 10%"
@@ -82,13 +99,13 @@ rollback() {        # stub: all traffic back to v1
 deploy_canary
 # Rates need two scrapes: wait until Prometheus has a rate for the canary.
 for _ in $(seq 100); do
-  curl -fsS "$prometheus/api/v1/query" --data-urlencode 'query=rate(http_requests_total{variant="canary"}[10s])' | grep -q '"value"' && break
+  prom_curl "$prometheus/api/v1/query" --data-urlencode 'query=rate(http_requests_total{variant="canary"}[10s])' | grep -q '"value"' && break
   sleep 0.2
 done
 
 echo "== canary-gate"
 set +e
-step "$tollgate" run canary-gate --allow-read "$(dirname "$analysis")" --allow-net "$prometheus" \
+step "$tollgate" run canary-gate --allow-read "$(dirname "$analysis")" --allow-net "$prometheus" --secret PROMETHEUS_PASSWORD \
   --with "template=$analysis" --with "args={service: checkout, prometheus: $prometheus}" --artifacts "$work/artifacts"
 gate=$?
 set -e

@@ -492,6 +492,9 @@ async fn the_canary_release_example_promotes_a_healthy_canary_and_rolls_back_a_b
 /// The canary workflow as a user copies it, under act (host mode) with the host binary under
 /// test (`TOLLGATE_BIN`), `uses: tollgate-ci/tollgate@v0` pointed at this checkout, and the
 /// analysis shortened to a 1 s interval.
+/// The workflow's `secrets.PROMETHEUS_PASSWORD`: Prometheus' basic-auth password.
+const ACT_PROMETHEUS_PASSWORD: &str = "act-pw-31c9e4b27f";
+
 async fn canary_workflow_under_act(service: &MetricsServer, prometheus: &Prometheus, error_ratio: &str) -> Run {
     let repo = tempfile::tempdir().unwrap();
     crate::act::repo_copy(repo.path());
@@ -540,6 +543,7 @@ async fn canary_workflow_under_act(service: &MetricsServer, prometheus: &Prometh
         .args(["--var", &format!("PROMETHEUS_URL={}", prometheus.url())])
         .args(["--var", &format!("REGION_URLS={regions}")])
         .args(["--var", &format!("CANARY_ERROR_RATIO={error_ratio}")])
+        .args(["--secret", &format!("PROMETHEUS_PASSWORD={ACT_PROMETHEUS_PASSWORD}")])
         .args(["--env", &format!("TOLLGATE_BIN={}", env!("CARGO_BIN_EXE_tollgate"))])
         .args([
             "--env",
@@ -559,7 +563,7 @@ async fn the_canary_workflow_under_act_promotes_a_good_build_and_rolls_back_a_ba
             json!({"service": "checkout", "variant": "stable", "error_ratio": 0.001, "latency_ms": 90, "jitter": 8}),
         )
         .await;
-    let prometheus = Prometheus::start(&[service.address()]).await;
+    let prometheus = Prometheus::start_with_password(&[service.address()], ACT_PROMETHEUS_PASSWORD).await;
     prometheus
         .wait_for_data(
             "rate(http_requests_total{variant=\"stable\"}[10s])",
@@ -569,6 +573,10 @@ async fn the_canary_workflow_under_act_promotes_a_good_build_and_rolls_back_a_ba
 
     let good = canary_workflow_under_act(&service, &prometheus, "0.001").await;
     assert_eq!(good.code, 0, "{good:#?}");
+    assert!(
+        !good.stdout.contains(ACT_PROMETHEUS_PASSWORD) && !good.stderr.contains(ACT_PROMETHEUS_PASSWORD),
+        "the password is written nowhere"
+    );
     assert!(good.stdout.contains("promoted v2"), "{}", good.stdout);
     let state = service.state().await;
     assert_eq!(state["health"]["version"], "v2", "{state}");
