@@ -254,6 +254,62 @@ async fn a_prometheus_behind_basic_auth_is_read_with_a_granted_secret_written_no
     assert!(said.contains("refused the credentials (HTTP 401)"), "{r:#?}");
 }
 
+/// Amazon Managed Prometheus' SigV4 check (`tests/peers/aws/amp_peer.py`, botocore recomputing
+/// the signature as AWS does) in front of a Prometheus answer: the signed query passes, a wrong
+/// secret key is refused at the first 403, and missing credentials stop the step before any query.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigv4_queries_pass_amazon_managed_prometheus_signature_check() {
+    const ACCESS_KEY: &str = "AKIDTOLLGATETEST";
+    const SECRET_KEY: &str = "sk-5b0e9f7c1d2a4e63";
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let mut child = std::process::Command::new("python3")
+        .arg(crate::guests::workspace_root().join("tests/peers/aws/amp_peer.py"))
+        .arg("--port-file")
+        .arg(&port_file)
+        .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("python3 runs the AMP peer");
+    let port = crate::prometheus_peer::wait_for_port_file(&mut child, &port_file, "the AMP peer").await;
+    let _peer = crate::support::Reaped(child);
+    let metrics = json!([{
+        "name": "error-rate",
+        "successCondition": "result[0] < 0.01",
+        "provider": {"prometheus": {
+            "address": format!("http://127.0.0.1:{port}/workspaces/ws-test"),
+            "query": "sum(rate(http_requests_total{code=~\"5..\", path=\"/a b\"}[1m])) / sum(rate(http_requests_total[1m]))",
+            "authentication": {"sigv4": {"region": "us-east-1"}},
+        }},
+    }]);
+    let gate = |secret_key: Option<&str>| {
+        let mut cmd = tollgate();
+        cmd.args(["run", "canary-gate", "--json", "--with"])
+            .arg(format!("metrics={metrics}"))
+            .args(["--secret", "AWS_ACCESS_KEY_ID"])
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY);
+        if let Some(key) = secret_key {
+            cmd.args(["--secret", "AWS_SECRET_ACCESS_KEY"])
+                .env("AWS_SECRET_ACCESS_KEY", key);
+        }
+        cmd
+    };
+    let r = run_cmd(&mut gate(Some(SECRET_KEY))).await;
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert_eq!(r.output("phase"), "Successful");
+
+    let r = run_cmd(&mut gate(Some("not-the-key"))).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(r.stdout.contains("refused the credentials (HTTP 403)"), "{r:#?}");
+
+    let r = run_cmd(&mut gate(None)).await;
+    assert_eq!(r.code, 2, "{r:#?}");
+    assert!(
+        r.stdout.contains("`AWS_SECRET_ACCESS_KEY`") && r.stdout.contains("--secret AWS_SECRET_ACCESS_KEY"),
+        "{r:#?}"
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .into_iter()

@@ -129,7 +129,7 @@ pub fn sample_value(sample: &Value) -> f64 {
 }
 
 /// Poll for a port file a peer writes once it listens.
-async fn wait_for_port_file(child: &mut Child, port_file: &Path, what: &str) -> u16 {
+pub(crate) async fn wait_for_port_file(child: &mut Child, port_file: &Path, what: &str) -> u16 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(text) = std::fs::read_to_string(port_file)
