@@ -181,6 +181,7 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
     let owner = request.plugin.owner();
     io.reach = Some(GithubReach {
         refs: RefScope::new(owner.clone(), effective.refs.clone()),
+        others: effective.owners.clone(),
         owner,
         step: request.context.step_id.clone(),
     });

@@ -683,6 +683,54 @@ async fn contents_write_reaches_only_the_plugins_own_refs() {
 
 /// A plugin changes only the comments and issues it created: a person's comment, another
 /// plugin's comment and issue, and a body that forges the owner marker all stay as they were.
+/// `--allow-owner OWNER` lets a step change what that owner wrote, and nothing else;
+/// `--allow-owner '*'` also what people wrote. The changed body carries the changer's marker.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_grant_reaches_that_owners_comments_and_no_others() {
+    let peer = Peer::start().await;
+    peer.seed_pull(5).await;
+    let person = peer.api("POST", "/issues/5/comments", json!({"body": "LGTM"})).await;
+    let person = person["id"].as_u64().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-probe.wasm");
+    std::fs::copy(guest("github-probe"), &other).unwrap();
+    let calls = json!([{"call": "create-comment", "issue": 5, "body": "## Plan: 1 to add"}]);
+    let mut cmd = tollgate();
+    cmd.args(["run", other.to_str().unwrap(), "--json", "--with", &format!("calls={calls}")])
+        .args(ALL)
+        .env("GITHUB_API_URL", peer.url(""))
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", REPOSITORY);
+    let run = run_cmd(&mut cmd).await;
+    assert_eq!(run.code, 0, "{run:#?}");
+    let theirs: Vec<Value> = serde_json::from_str(&run.output("result")).unwrap();
+    let comment = theirs[0]["ok"]["id"].as_u64().unwrap();
+
+    // Refused without a grant; the refusal names the owner and the grant that would allow it.
+    let edit = |id: u64| json!({"call": "update-comment", "id": id, "body": "edited"});
+    let p = probe(&peer, json!([edit(comment)])).await;
+    let refused = p.err(0, "denied");
+    let owner = refused.split("belongs to `").nth(1).and_then(|r| r.split('`').next()).unwrap();
+    assert!(owner.starts_with("path-"), "{refused}");
+    assert!(refused.contains(&format!("--allow-owner '{owner}'")), "{refused}");
+
+    let flags: Vec<&str> = ALL.iter().copied().chain(["--allow-owner", owner]).collect();
+    let p = probe_with(&peer, json!([edit(comment), edit(person)]), &flags, &[], &[]).await;
+    assert_eq!(p.ok(0)["body"], "edited");
+    assert!(p.err(1, "denied").contains("--allow-owner '*'"), "a person's comment needs `*`");
+    let bodies = peer.comments(5).await;
+    let changed = &bodies.iter().find(|(id, _)| *id == comment).unwrap().1;
+    assert!(
+        changed.contains("tollgate:owner=") && !changed.contains(owner),
+        "the changer's marker replaces the writer's: {changed}"
+    );
+    assert_eq!(bodies.iter().find(|(id, _)| *id == person).unwrap().1, "LGTM");
+
+    let flags: Vec<&str> = ALL.iter().copied().chain(["--allow-owner", "*"]).collect();
+    let p = probe_with(&peer, json!([edit(person)]), &flags, &[], &[]).await;
+    assert_eq!(p.ok(0)["body"], "edited");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_cannot_rewrite_or_close_what_another_wrote() {
     let peer = Peer::start().await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use saphyr_parser::ScalarStyle;
 use serde_json::Value;
-use tollgate_vocab::reach::RefPattern;
+use tollgate_vocab::reach::{OwnerGrant, RefPattern};
 use tollgate_vocab::{
     GithubPermission, Invalid, OriginPattern, check_secret_name, is_env_name, parse_duration, parse_size,
 };
@@ -914,6 +914,7 @@ impl Loader<'_> {
                 }
                 "github" => allow.github = self.grants(value, &name, |t| GithubPermission::parse(t).map_err(vocab)),
                 "refs" => allow.refs = self.grants(value, &name, |t| RefPattern::parse(t).map_err(vocab)),
+                "owners" => allow.owners = self.grants(value, &name, |t| OwnerGrant::parse(t).map_err(vocab)),
                 "timeout" => allow.timeout = self.duration(value, "`allow.timeout`"),
                 "memory" => allow.memory = self.memory(value, "`allow.memory`"),
                 _ => {}

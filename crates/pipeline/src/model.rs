@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tollgate_vocab::reach::RefPattern;
+use tollgate_vocab::reach::{OwnerGrant, RefPattern};
 use tollgate_vocab::{GithubPermission, OriginPattern};
 
 use crate::diagnostic::{Span, suggestion};
@@ -34,7 +34,7 @@ pub const STEP_KEYS: &[&str] = &[
 /// Keys accepted in an input declaration.
 pub const INPUT_KEYS: &[&str] = &["description", "required", "default"];
 /// Keys accepted in a step's `allow:`.
-pub const ALLOW_KEYS: &[&str] = &["net", "read", "write", "secrets", "github", "refs", "timeout", "memory"];
+pub const ALLOW_KEYS: &[&str] = &["net", "read", "write", "secrets", "github", "refs", "owners", "timeout", "memory"];
 /// Keys accepted in an artifact declaration.
 pub const ARTIFACT_KEYS: &[&str] = &["name", "path", "media-type"];
 /// Context names expressions may read.
@@ -168,6 +168,8 @@ pub struct Allow {
     pub github: Vec<GithubPermission>,
     /// Refs outside the plugin's own `refs/tollgate/…` that `contents:write` may move.
     pub refs: Vec<RefPattern>,
+    /// Owners (or `*`) whose comments and issues the plugin may change besides its own.
+    pub owners: Vec<OwnerGrant>,
     /// Plugin wall-clock limit.
     pub timeout: Option<Duration>,
     /// Plugin linear-memory limit in bytes.

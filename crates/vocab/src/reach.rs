@@ -9,7 +9,9 @@
 //!   [`RefPattern`] grant (`allow: {refs: [refs/heads/release-*]}`) names it.
 //! - Comments and issues: the host ends every body a plugin writes with an owner marker
 //!   ([`mark`]) after dropping any marker-like line the plugin wrote; a comment or issue is the step's
-//!   to change only when its body ends with the marker of the step's owner ([`owner_of`]).
+//!   to change only when its body ends with the marker of the step's owner ([`owner_of`]), or when an
+//!   [`OwnerGrant`] (`allow: {owners: [plan-comment]}`, or `*` for anyone's, people's included) names
+//!   whoever wrote it.
 
 use std::fmt;
 
@@ -55,6 +57,43 @@ impl Owner {
 impl fmt::Display for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A grant to change comments and issues someone else wrote: one owner's (`plan-comment`,
+/// `oci-1f2e3d4c5b6a`), or `*`, anyone's, comments people wrote included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerGrant {
+    /// Any comment or issue.
+    Any,
+    /// Those whose marker names this owner.
+    Owner(Owner),
+}
+
+impl OwnerGrant {
+    /// `*` or an owner name.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim() {
+            "*" => Ok(Self::Any),
+            name => Owner::new(name).map(Self::Owner),
+        }
+    }
+
+    /// Does it cover a comment or issue whose marker names `found` (`None`: no marker)?
+    pub fn covers(&self, found: Option<&str>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Owner(owner) => found == Some(owner.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for OwnerGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("*"),
+            Self::Owner(owner) => owner.fmt(f),
+        }
     }
 }
 
@@ -229,21 +268,40 @@ pub fn unmark(body: &str) -> &str {
     trimmed[..cut].trim_end_matches(['\r', '\n'])
 }
 
-/// The `denied` text for changing a comment or issue another plugin (or a person) wrote.
+/// The `denied` text for changing a comment or issue another plugin (or a person) wrote, naming the grant
+/// that would allow it.
 pub fn not_owned(call: Call, what: &str, owner: &Owner, found: Option<&str>) -> String {
-    let by = match found {
-        Some(other) => format!("it belongs to `{other}`"),
-        None => "it carries no Tollgate owner marker (a person or another tool wrote it)".to_string(),
+    let (by, grant) = match found {
+        Some(other) => (format!("it belongs to `{other}`"), other),
+        None => (
+            "it carries no Tollgate owner marker (a person or another tool wrote it)".to_string(),
+            "*",
+        ),
     };
     format!(
         "{call} of {what} refused: {by}; a step changes only the comments and issues its own plugin \
-         (`{owner}`) created"
+         (`{owner}`) created, unless the step grants more: add `allow: {{owners: [\"{grant}\"]}}` to the \
+         pipeline step (`--allow-owner '{grant}'`, the action's `allow-owners: '{grant}'`) if it should"
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_owner_grant_covers_its_owner_or_anyone() {
+        let plan = OwnerGrant::parse("plan-comment").unwrap();
+        assert!(plan.covers(Some("plan-comment")));
+        assert!(!plan.covers(Some("plan-comment-x")) && !plan.covers(None));
+        let any = OwnerGrant::parse("*").unwrap();
+        assert!(any.covers(None) && any.covers(Some("drift-check")));
+        for bad in ["", "Plan", "a b", "**", "plan*"] {
+            assert!(OwnerGrant::parse(bad).is_err(), "{bad}");
+        }
+        let said = not_owned(Call::UpdateComment, "comment 7", &Owner::new("x").unwrap(), None);
+        assert!(said.contains(r#"allow: {owners: ["*"]}"#), "{said}");
+    }
 
     fn scope(granted: &[&str]) -> RefScope {
         RefScope::new(

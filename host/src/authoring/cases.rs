@@ -255,6 +255,7 @@ fn request(wasm: &Path, case: &Case, base: &Path, url: &str) -> Result<StepReque
             secrets: &case.allow.secrets,
             github: &github,
             refs: &[],
+            owners: &[],
         },
         base,
     )?;

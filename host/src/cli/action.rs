@@ -8,7 +8,7 @@ use crate::sandbox::inputs::Given;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use tollgate_vocab::reach::RefPattern;
+use tollgate_vocab::reach::{OwnerGrant, RefPattern};
 use tollgate_vocab::{GithubPermission, OriginPattern};
 
 pub(super) async fn exec() -> Result<ExitCode> {
@@ -42,6 +42,7 @@ fn action_args() -> Result<(RunArgs, BTreeMap<String, Given>)> {
         secrets: runner::action_list("secrets"),
         allow_github: action_items("allow-github", GithubPermission::parse)?,
         allow_refs: action_items("allow-refs", RefPattern::parse)?,
+        allow_owners: action_items("allow-owners", OwnerGrant::parse)?,
         timeout: action_typed("timeout", tollgate_vocab::duration::parse_duration)?
             .unwrap_or(tollgate_vocab::defaults::DEFAULT_TIMEOUT),
         memory: action_typed("memory", tollgate_vocab::size::parse_size)?

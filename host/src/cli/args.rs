@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-use tollgate_vocab::reach::RefPattern;
+use tollgate_vocab::reach::{OwnerGrant, RefPattern};
 use tollgate_vocab::{GithubPermission, OriginPattern};
 
 pub(super) const EXIT_CODES: &str = "\
@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// one ending in `*` (`refs/heads/release-*`).
     #[arg(long = "allow-ref", value_name = "REF", value_parser = ref_arg)]
     pub(crate) allow_refs: Vec<RefPattern>,
+    /// Let `pull-requests:write` / `issues:write` change comments and issues another owner wrote:
+    /// an owner (`plan-comment`, `oci-1f2e3d4c5b6a`), or `*` for anyone's, people's included.
+    #[arg(long = "allow-owner", value_name = "OWNER", value_parser = owner_arg)]
+    pub(crate) allow_owners: Vec<OwnerGrant>,
     /// Wall-clock limit of the step (`describe` included), e.g. `30s`, `10m`.
     #[arg(long, value_name = "DURATION", default_value = tollgate_vocab::defaults::DEFAULT_TIMEOUT_TEXT, value_parser = duration_arg)]
     pub(crate) timeout: Duration,
@@ -182,6 +186,10 @@ fn permission_arg(text: &str) -> std::result::Result<GithubPermission, String> {
 /// clap's parser for ref grants: the one spelling in `tollgate-vocab`.
 fn ref_arg(text: &str) -> std::result::Result<RefPattern, String> {
     RefPattern::parse(text).map_err(|e| e.reason)
+}
+
+fn owner_arg(text: &str) -> std::result::Result<OwnerGrant, String> {
+    OwnerGrant::parse(text).map_err(|e| e.reason)
 }
 
 /// clap's parser for sizes: the one spelling in `tollgate-vocab`.

@@ -45,6 +45,7 @@ fn request(args: &RunArgs, inputs: BTreeMap<String, Given>) -> Result<StepReques
         secrets: &args.secrets,
         github: &args.allow_github,
         refs: &args.allow_refs,
+        owners: &args.allow_owners,
     };
     let grants = Grants::new(&lists, Path::new("."))?;
     let tls = crate::sandbox::net::tls_config(&args.ca_certs).map_err(|e| Error::invalid("--ca-cert", "", e))?;

@@ -42,8 +42,13 @@ pub(crate) fn dry_run(pipeline: &Pipeline) -> String {
                 && let Ok(plugin) = crate::sources::PluginRef::parse(&u.uses)
             {
                 let owner = plugin.owner();
+                let others: Vec<String> = u.allow.owners.iter().map(|o| format!("`{o}`")).collect();
+                let also = match others.is_empty() {
+                    true => String::new(),
+                    false => format!(" and those of {}", others.join(", ")),
+                };
                 out.push_str(&format!(
-                    "{pad}    on GitHub as `{owner}`: its refs are {}{owner}/…; it changes only comments and issues it created\n",
+                    "{pad}    on GitHub as `{owner}`: its refs are {}{owner}/…; it changes only comments and issues it created{also}\n",
                     tollgate_vocab::reach::NAMESPACE_ROOT
                 ));
             }
@@ -79,6 +84,7 @@ fn describe_allow(allow: &tollgate_pipeline::Allow) -> String {
     parts.extend(list("secrets", &allow.secrets));
     parts.extend(list("github", &allow.github));
     parts.extend(list("refs", &allow.refs));
+    parts.extend(list("owners", &allow.owners));
     if let Some(t) = allow.timeout {
         parts.push(format!("timeout {}", tollgate_vocab::format_duration(t)));
     }

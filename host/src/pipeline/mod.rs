@@ -641,6 +641,7 @@ impl Run<'_> {
             secrets: &allow.secrets,
             github: &allow.github,
             refs: &allow.refs,
+            owners: &allow.owners,
         };
         let grants = Grants::new(&lists, &self.cwd)?;
         let defaults = Limits::default();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use tollgate_vocab::grant::{Asked, Needed, Offered, Refused, Request};
 pub use tollgate_vocab::origin::{OriginPattern, Scheme, normalize_host};
-use tollgate_vocab::reach::RefPattern;
+use tollgate_vocab::reach::{OwnerGrant, RefPattern};
 
 /// The WIT's GitHub permission for the vocabulary's (the two enums name the same six).
 fn to_wit(p: tollgate_vocab::github::GithubPermission) -> GithubPermission {
@@ -64,6 +64,8 @@ pub struct Grants {
     pub github: Vec<GithubPermission>,
     /// Refs beyond the plugin's own namespace its `contents:write` may move.
     pub refs: Vec<RefPattern>,
+    /// Owners whose comments and issues its `pull-requests:write`/`issues:write` may change.
+    pub owners: Vec<OwnerGrant>,
 }
 
 /// Grants as the workflow wrote them, already spelled by `tollgate-vocab` (CLI flags, the
@@ -82,6 +84,8 @@ pub struct GrantLists<'a> {
     pub github: &'a [tollgate_vocab::GithubPermission],
     /// `--allow-ref` / `allow.refs`.
     pub refs: &'a [RefPattern],
+    /// `--allow-owner` / `allow.owners`.
+    pub owners: &'a [OwnerGrant],
 }
 
 impl Grants {
@@ -95,6 +99,7 @@ impl Grants {
             secrets: lists.secrets.to_vec(),
             github: lists.github.iter().map(|p| to_wit(*p)).collect(),
             refs: lists.refs.to_vec(),
+            owners: lists.owners.to_vec(),
             ..Grants::default()
         };
         for dir in lists.read {
@@ -158,6 +163,8 @@ pub struct Effective {
     pub github: Vec<GithubPermission>,
     /// Refs beyond the plugin's namespace, when it may write refs at all.
     pub refs: Vec<RefPattern>,
+    /// Other owners whose comments and issues it may change, when it may write them at all.
+    pub owners: Vec<OwnerGrant>,
     /// Grants the plugin did not ask for; they are dropped, and said so.
     pub unused: Vec<String>,
 }
@@ -171,6 +178,7 @@ impl Effective {
             "secrets": self.secrets,
             "github": self.github.iter().map(|p| github_permission_name(*p)).collect::<Vec<_>>(),
             "refs": self.refs.iter().map(RefPattern::as_str).collect::<Vec<_>>(),
+            "owners": self.owners.iter().map(OwnerGrant::to_string).collect::<Vec<_>>(),
         })
     }
 
@@ -248,6 +256,17 @@ pub fn intersect(plugin: &str, grants: &Grants, requests: &[CapabilityRequest]) 
     } else {
         let reach = |r: &RefPattern| format!("the ref `{r}` (it does not request contents:write)");
         eff.unused.extend(grants.refs.iter().map(reach));
+    }
+    let writes_comments = [GithubPermission::PullRequestsWrite, GithubPermission::IssuesWrite]
+        .iter()
+        .any(|p| eff.github.contains(p));
+    if writes_comments {
+        eff.owners = grants.owners.clone();
+    } else {
+        let reach = |o: &OwnerGrant| {
+            format!("the comments and issues of `{o}` (it does not request pull-requests:write or issues:write)")
+        };
+        eff.unused.extend(grants.owners.iter().map(reach));
     }
     Ok(eff)
 }

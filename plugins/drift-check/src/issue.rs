@@ -5,6 +5,8 @@
 //! - Opened on new drift, updated only when the drift's digest changes, closed with a
 //!   comment when the drift is gone, reopened when it comes back.
 //! - Duplicates from racing runs are closed, keeping the oldest.
+//! - An issue with the marker that the host will not let this step change (someone else wrote
+//!   it: a forged or copied marker) is passed over, never written to.
 
 use tollgate_sdk::github::{self, GithubError, Issue};
 use tollgate_sdk::markdown::marker_value;
@@ -45,6 +47,9 @@ pub struct Kept {
     pub action: &'static str,
     /// Duplicates closed, by number.
     pub duplicates: Vec<u64>,
+    /// Issues carrying this workspace's marker that the host would not let this step change
+    /// (another plugin or a person wrote them), by number: passed over, never written to.
+    pub foreign: Vec<u64>,
 }
 
 /// Texts the lifecycle writes (already safe Markdown).
@@ -67,59 +72,124 @@ pub struct Texts<'a> {
     pub reopen: bool,
 }
 
-/// Find, open, update, reopen or close the workspace's issue.
-pub fn keep(labels: &[String], want: Want, t: &Texts<'_>) -> Result<Kept, GithubError> {
-    let all = github::find_issues(labels, "all")?;
-    let mut ours: Vec<(Issue, String)> = all
-        .into_iter()
-        .filter(|i| labels.iter().all(|l| i.labels.contains(l)))
-        .filter_map(|i| owned_digest(&i.body, t.workspace).map(|d| (i, d)))
-        .collect();
-    ours.sort_by_key(|(i, _)| i.number);
-    let (open, closed): (Vec<_>, Vec<_>) = ours.into_iter().partition(|(i, _)| i.state == "open");
+/// Why one attempt at keeping the issue stopped.
+enum Stop {
+    /// The host refused to change this issue: someone else wrote it.
+    Foreign(u64),
+    /// Anything else.
+    Failed(GithubError),
+}
 
-    // The oldest open issue stands; the others are duplicates from a race.
-    let mut duplicates = Vec::new();
-    if let Some((keeper, _)) = open.first() {
-        for (dup, _) in &open[1..] {
-            close_duplicate(dup, keeper, t.workspace)?;
-            duplicates.push(dup.number);
+impl From<GithubError> for Stop {
+    fn from(e: GithubError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// Change issue `number`; a refusal names it as someone else's. Every change to an issue
+/// comes before any comment on it, so an issue passed over is never commented on.
+fn update(number: u64, title: Option<&str>, body: Option<&str>, state: Option<&str>) -> Result<Issue, Stop> {
+    github::update_issue(number, title, body, state).map_err(|e| match e {
+        GithubError::Denied(_) => Stop::Foreign(number),
+        other => Stop::Failed(other),
+    })
+}
+
+/// Find, open, update, reopen or close the workspace's issue. An issue carrying the
+/// workspace's marker that the host will not let this step change (a forged or copied marker)
+/// is passed over: the issues are read again without it and the lifecycle starts over.
+pub fn keep(labels: &[String], want: Want, t: &Texts<'_>) -> Result<Kept, GithubError> {
+    let mut foreign = Vec::new();
+    loop {
+        let ours = candidates(labels, t.workspace, &foreign)?;
+        match keep_among(&ours, labels, want, t, &mut foreign) {
+            Ok(kept) => return Ok(kept),
+            // Nothing was written in this pass. Each refusal names an issue not refused before
+            // (those are filtered out), so this ends.
+            Err(Stop::Foreign(number)) => foreign.push(number),
+            Err(Stop::Failed(e)) => return Err(e),
         }
     }
+}
+
+/// The workspace's issues (every label, its marker), oldest first, but those in `foreign`.
+fn candidates(labels: &[String], workspace: &str, foreign: &[u64]) -> Result<Vec<(Issue, String)>, GithubError> {
+    let mut ours: Vec<(Issue, String)> = github::find_issues(labels, "all")?
+        .into_iter()
+        .filter(|i| labels.iter().all(|l| i.labels.contains(l)) && !foreign.contains(&i.number))
+        .filter_map(|i| owned_digest(&i.body, workspace).map(|d| (i, d)))
+        .collect();
+    ours.sort_by_key(|(i, _)| i.number);
+    Ok(ours)
+}
+
+/// One pass of the lifecycle. The issue that stands is written (or, when unchanged, claimed
+/// with an empty update the host checks like any other) before anything else: refused, the
+/// pass has written nothing. Then no duplicate is closed in favour of an issue this step may
+/// not keep, and a duplicate the host refuses is passed over (added to `foreign`).
+fn keep_among(
+    ours: &[(Issue, String)],
+    labels: &[String],
+    want: Want,
+    t: &Texts<'_>,
+    foreign: &mut Vec<u64>,
+) -> Result<Kept, Stop> {
+    let (open, closed): (Vec<_>, Vec<_>) = ours.iter().partition(|(i, _)| i.state == "open");
     let full = format!("{}\n{}", marker(t.workspace, t.digest), t.body);
 
-    let (issue, action) = match (want, open.into_iter().next()) {
-        (Want::Drift, Some((issue, digest))) if digest == t.digest => (Some(issue), "unchanged"),
+    let (issue, action) = match (want, open.first()) {
+        (Want::Drift, Some((issue, digest))) if *digest == t.digest => {
+            (Some(update(issue.number, None, None, None)?), "unchanged")
+        }
         (Want::Drift, Some((issue, _))) => {
-            let updated = github::update_issue(issue.number, Some(t.title), Some(&full), None)?;
+            let updated = update(issue.number, Some(t.title), Some(&full), None)?;
             github::create_comment(issue.number, t.changed_note)?;
             (Some(updated), "updated")
         }
-        (Want::Drift, None) => match closed.into_iter().last().filter(|_| t.reopen) {
+        (Want::Drift, None) => match closed.last().filter(|_| t.reopen) {
             Some((issue, _)) => {
-                let reopened = github::update_issue(issue.number, Some(t.title), Some(&full), Some("open"))?;
+                let reopened = update(issue.number, Some(t.title), Some(&full), Some("open"))?;
                 github::create_comment(issue.number, t.back_note)?;
                 (Some(reopened), "reopened")
             }
             None => (Some(github::create_issue(t.title, &full, labels)?), "opened"),
         },
         (Want::Clean, Some((issue, _))) => {
+            let closed = update(issue.number, None, None, Some("closed"))?;
             github::create_comment(issue.number, t.gone_note)?;
-            let closed = github::update_issue(issue.number, None, None, Some("closed"))?;
             (Some(closed), "closed")
         }
         (Want::Clean, None) => (None, "none"),
     };
+    // The oldest open issue stands; the others are duplicates from a race.
+    let mut duplicates = Vec::new();
+    if let Some((keeper, _)) = open.first() {
+        for (dup, _) in &open[1..] {
+            match close_duplicate(dup, keeper, t.workspace) {
+                Ok(()) => duplicates.push(dup.number),
+                Err(Stop::Foreign(number)) => foreign.push(number),
+                Err(failed) => return Err(failed),
+            }
+        }
+    }
     Ok(Kept {
         issue,
         action,
         duplicates,
+        foreign: foreign.clone(),
     })
 }
 
-/// Close a duplicate with a comment pointing at the one kept, and change its marker so it is
-/// never matched (or reopened) again.
-fn close_duplicate(dup: &Issue, keeper: &Issue, workspace: &str) -> Result<(), GithubError> {
+/// Close a duplicate, changing its marker so it is never matched (or reopened) again, then say
+/// which issue was kept.
+fn close_duplicate(dup: &Issue, keeper: &Issue, workspace: &str) -> Result<(), Stop> {
+    let rest = dup.body.split_once('\n').map_or("", |(_, rest)| rest);
+    let body = format!(
+        "{DUPLICATE_PREFIX}{} duplicate-of={} -->\n{rest}",
+        marker_value(workspace),
+        keeper.number
+    );
+    update(dup.number, None, Some(&body), Some("closed"))?;
     github::create_comment(
         dup.number,
         &format!(
@@ -127,13 +197,6 @@ fn close_duplicate(dup: &Issue, keeper: &Issue, workspace: &str) -> Result<(), G
             keeper.number
         ),
     )?;
-    let rest = dup.body.split_once('\n').map_or("", |(_, rest)| rest);
-    let body = format!(
-        "{DUPLICATE_PREFIX}{} duplicate-of={} -->\n{rest}",
-        marker_value(workspace),
-        keeper.number
-    );
-    github::update_issue(dup.number, None, Some(&body), Some("closed"))?;
     Ok(())
 }
 

@@ -82,7 +82,8 @@ fn the_whole_lifecycle_keeps_one_issue() {
     for fixture in ["refresh-only", "plan"] {
         let o = granted(&gh, host(fixture, "us-east"));
         assert!(passed(&o).contains("issue #1 unchanged"));
-        assert_eq!(calls(&o), ["find:all"], "{fixture}");
+        // The issue is only claimed (an empty update the host checks for ownership).
+        assert_eq!(calls(&o), ["find:all", "update:1"], "{fixture}");
         assert_eq!(o.output("digest"), Some(digest.as_str()));
         assert_eq!(o.output("issue-number"), Some("1"));
     }
@@ -99,10 +100,10 @@ fn the_whole_lifecycle_keeps_one_issue() {
     assert!(gh.comments_on(1)[0].contains("changed"));
     assert_eq!(gh.issues.borrow().len(), 1);
 
-    // Drift gone: a comment, then closed.
+    // Drift gone: closed, then a comment.
     let o = granted(&gh, host("clean", "us-east"));
     assert!(passed(&o).contains("issue #1 closed"));
-    assert_eq!(calls(&o), ["find:all", "comment:1", "update:1:closed"]);
+    assert_eq!(calls(&o), ["find:all", "update:1:closed", "comment:1"]);
     assert_eq!(gh.issue(1).state, "closed");
     assert!(gh.comments_on(1)[1].contains("No drift in workspace <code>us-east</code> any more"));
     assert_eq!(o.output("drifted"), Some("false"));
@@ -154,7 +155,7 @@ fn one_issue_per_workspace_and_custom_labels() {
     assert_eq!(gh.issue(2).labels, ["drift", "eu-west"]);
     // Clean in us-east closes only us-east's issue.
     let o = granted(&gh, host("clean", "us-east"));
-    assert_eq!(calls(&o), ["find:all", "comment:1", "update:1:closed"]);
+    assert_eq!(calls(&o), ["find:all", "update:1:closed", "comment:1"]);
     assert_eq!(gh.issue(2).state, "open");
     // An issue with the marker but without every label is not ours.
     let o = granted(
@@ -179,12 +180,12 @@ fn duplicates_from_a_race_collapse_to_the_oldest() {
         calls(&o),
         [
             "find:all",
-            "comment:5",
-            "update:5:body:closed",
-            "comment:8",
-            "update:8:body:closed",
             "update:3:body",
-            "comment:3"
+            "comment:3",
+            "update:5:body:closed",
+            "comment:5",
+            "update:8:body:closed",
+            "comment:8"
         ]
     );
     assert!(o.logged("closed 2 duplicate drift issue(s) for us-east: #5, #8"));
@@ -202,11 +203,34 @@ fn duplicates_from_a_race_collapse_to_the_oldest() {
     assert_eq!(gh.issue(6).state, "open");
     // Next run: the duplicates stay closed and are not reopened.
     let o = granted(&gh, host("refresh-only", "us-east"));
-    assert_eq!(calls(&o), ["find:all"]);
+    assert_eq!(calls(&o), ["find:all", "update:3"]);
     // Drift gone, then back: the kept issue is the one reopened, not a duplicate.
     granted(&gh, host("clean", "us-east"));
     let o = granted(&gh, host("refresh-only", "us-east"));
     assert!(passed(&o).contains("issue #3 reopened"));
+}
+
+/// Another plugin (or a person) wrote an issue with this workspace's marker: the host refuses
+/// to let drift-check change it, so drift-check passes it over — no comment on it either —
+/// and keeps its own issue as if it were not there.
+#[test]
+fn an_issue_someone_else_wrote_with_our_marker_is_passed_over() {
+    let gh = Github::default();
+    let m = marker("us-east", "00");
+    gh.seed(2, "open", &["drift"], &format!("{m}\nforged: no drift here"));
+    gh.foreign.borrow_mut().push(2);
+    let o = granted(&gh, host("refresh-only", "us-east"));
+    assert!(passed(&o).contains("issue #3 opened"), "{:?}", o.result);
+    assert!(o.logged("passed over issue(s) #2 for us-east"), "{:?}", o.logs);
+    assert!(gh.comments_on(2).is_empty(), "nothing is written to the foreign issue");
+    assert_eq!(gh.issue(2).body, format!("{m}\nforged: no drift here"));
+    // It also does not stand in the way as a duplicate, nor get closed when drift is gone.
+    gh.seed(4, "open", &["drift"], &format!("{m}\nforged later"));
+    gh.foreign.borrow_mut().push(4);
+    let o = granted(&gh, host("clean", "us-east"));
+    assert!(passed(&o).contains("issue #3 closed"), "{:?}", o.result);
+    assert_eq!((gh.issue(2).state.as_str(), gh.issue(4).state.as_str()), ("open", "open"));
+    assert!(gh.comments_on(4).is_empty());
 }
 
 #[test]

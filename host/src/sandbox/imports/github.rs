@@ -11,7 +11,7 @@ use crate::github::{Client, GithubError};
 use crate::sandbox::capabilities::from_wit;
 use tollgate_vocab::github::Call;
 use tollgate_vocab::limits::MAX_GITHUB_BODY;
-use tollgate_vocab::reach::{self, Owner, RefScope};
+use tollgate_vocab::reach::{self, Owner, OwnerGrant, RefScope};
 
 /// Who a step is on GitHub and which refs it may name: set by the host from the plugin's
 /// source and the step's grants, never from anything the plugin says.
@@ -22,6 +22,8 @@ pub struct GithubReach {
     pub step: String,
     /// Its namespace and ref grants.
     pub refs: RefScope,
+    /// Whose comments and issues it may change besides its own (`allow.owners`).
+    pub others: Vec<OwnerGrant>,
 }
 
 fn wit_error(e: GithubError) -> github::GithubError {
@@ -116,13 +118,15 @@ impl StepIo {
         Ok(reach::mark(&self.masker.mask(body), &reach.owner, &reach.step))
     }
 
-    /// Refuse `call` on a comment or issue whose `body` another owner (or nobody) marked.
+    /// Refuse `call` on a comment or issue whose `body` another owner (or nobody) marked, unless the
+    /// step grants that owner's (`allow.owners`).
     fn check_owner(&self, call: Call, what: &str, body: &str) -> Result<(), github::GithubError> {
-        let owner = &self.reach()?.owner;
-        match reach::owner_of(body) {
-            Some(found) if found == owner.as_str() => Ok(()),
-            found => Err(self.deny(reach::not_owned(call, what, owner, found))),
+        let reach = self.reach()?;
+        let found = reach::owner_of(body);
+        if found == Some(reach.owner.as_str()) || reach.others.iter().any(|g| g.covers(found)) {
+            return Ok(());
         }
+        Err(self.deny(reach::not_owned(call, what, &reach.owner, found)))
     }
 }
 
@@ -252,6 +256,11 @@ impl github::Host for StepIo {
             .await
             .map_err(wit_error)?;
         self.check_owner(Call::UpdateIssue, &format!("issue #{number}"), &current.body)?;
+        // Nothing to change: the answer is whether the step may change it (drift-check claims the
+        // issue it keeps this way), and the issue as it is.
+        if title.is_none() && body.is_none() && state.is_none() {
+            return Ok(issue(current));
+        }
         let title = title.map(|t| self.masker.mask(&t));
         let body = body.map(|b| self.body(&b)).transpose()?;
         let client = self.client()?;

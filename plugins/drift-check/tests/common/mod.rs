@@ -92,6 +92,8 @@ pub fn host(fixture: &str, workspace: &str) -> MockHost {
 pub struct Github {
     pub issues: Rc<RefCell<Vec<Issue>>>,
     pub comments: Rc<RefCell<Vec<(u64, Comment)>>>,
+    /// Issues another plugin or a person wrote: the host refuses to let this step change them.
+    pub foreign: Rc<RefCell<Vec<u64>>>,
     next: Rc<RefCell<u64>>,
 }
 
@@ -163,6 +165,14 @@ impl Github {
                 self.issues.borrow_mut().push(issue.clone());
                 GithubAnswer::Issue(issue)
             }
+            GithubCall::UpdateIssue {
+                number,
+                title,
+                body,
+                state,
+            } if self.foreign.borrow().contains(number) => GithubAnswer::Error(GithubError::Denied(format!(
+                "update-issue of issue #{number} refused: it belongs to `oci-0123456789ab`"
+            ))),
             GithubCall::UpdateIssue {
                 number,
                 title,
