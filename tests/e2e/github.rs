@@ -696,11 +696,17 @@ async fn an_owner_grant_reaches_that_owners_comments_and_no_others() {
     std::fs::copy(guest("github-probe"), &other).unwrap();
     let calls = json!([{"call": "create-comment", "issue": 5, "body": "## Plan: 1 to add"}]);
     let mut cmd = tollgate();
-    cmd.args(["run", other.to_str().unwrap(), "--json", "--with", &format!("calls={calls}")])
-        .args(ALL)
-        .env("GITHUB_API_URL", peer.url(""))
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_REPOSITORY", REPOSITORY);
+    cmd.args([
+        "run",
+        other.to_str().unwrap(),
+        "--json",
+        "--with",
+        &format!("calls={calls}"),
+    ])
+    .args(ALL)
+    .env("GITHUB_API_URL", peer.url(""))
+    .env("GITHUB_TOKEN", TOKEN)
+    .env("GITHUB_REPOSITORY", REPOSITORY);
     let run = run_cmd(&mut cmd).await;
     assert_eq!(run.code, 0, "{run:#?}");
     let theirs: Vec<Value> = serde_json::from_str(&run.output("result")).unwrap();
@@ -710,14 +716,21 @@ async fn an_owner_grant_reaches_that_owners_comments_and_no_others() {
     let edit = |id: u64| json!({"call": "update-comment", "id": id, "body": "edited"});
     let p = probe(&peer, json!([edit(comment)])).await;
     let refused = p.err(0, "denied");
-    let owner = refused.split("belongs to `").nth(1).and_then(|r| r.split('`').next()).unwrap();
+    let owner = refused
+        .split("belongs to `")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap();
     assert!(owner.starts_with("path-"), "{refused}");
     assert!(refused.contains(&format!("--allow-owner '{owner}'")), "{refused}");
 
     let flags: Vec<&str> = ALL.iter().copied().chain(["--allow-owner", owner]).collect();
     let p = probe_with(&peer, json!([edit(comment), edit(person)]), &flags, &[], &[]).await;
     assert_eq!(p.ok(0)["body"], "edited");
-    assert!(p.err(1, "denied").contains("--allow-owner '*'"), "a person's comment needs `*`");
+    assert!(
+        p.err(1, "denied").contains("--allow-owner '*'"),
+        "a person's comment needs `*`"
+    );
     let bodies = peer.comments(5).await;
     let changed = &bodies.iter().find(|(id, _)| *id == comment).unwrap().1;
     assert!(

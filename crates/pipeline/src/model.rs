@@ -34,7 +34,9 @@ pub const STEP_KEYS: &[&str] = &[
 /// Keys accepted in an input declaration.
 pub const INPUT_KEYS: &[&str] = &["description", "required", "default"];
 /// Keys accepted in a step's `allow:`.
-pub const ALLOW_KEYS: &[&str] = &["net", "read", "write", "secrets", "github", "refs", "owners", "timeout", "memory"];
+pub const ALLOW_KEYS: &[&str] = &[
+    "net", "read", "write", "secrets", "github", "refs", "owners", "timeout", "memory",
+];
 /// Keys accepted in an artifact declaration.
 pub const ARTIFACT_KEYS: &[&str] = &["name", "path", "media-type"];
 /// Context names expressions may read.

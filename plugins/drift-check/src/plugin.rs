@@ -211,7 +211,11 @@ fn run(config: &StepInputs, context: &StepContext) -> Result<RunReport, PluginEr
                 if !kept.foreign.is_empty() {
                     tollgate_sdk::warn(&format!(
                         "passed over issue(s) {} for {workspace}: they carry its drift marker but were not written by this plugin, so they are not its to change",
-                        kept.foreign.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")
+                        kept.foreign
+                            .iter()
+                            .map(|n| format!("#{n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
                 if !kept.duplicates.is_empty() {

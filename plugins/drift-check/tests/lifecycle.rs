@@ -229,7 +229,10 @@ fn an_issue_someone_else_wrote_with_our_marker_is_passed_over() {
     gh.foreign.borrow_mut().push(4);
     let o = granted(&gh, host("clean", "us-east"));
     assert!(passed(&o).contains("issue #3 closed"), "{:?}", o.result);
-    assert_eq!((gh.issue(2).state.as_str(), gh.issue(4).state.as_str()), ("open", "open"));
+    assert_eq!(
+        (gh.issue(2).state.as_str(), gh.issue(4).state.as_str()),
+        ("open", "open")
+    );
     assert!(gh.comments_on(4).is_empty());
 }
 
