@@ -161,8 +161,10 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
     }
     let net = NetPolicy::new(effective.clone(), request.resolve, request.tls, sink.clone());
     // Every secret the run was given (the granted ones among them) is masked and digested here:
-    // a pipeline may pass one through `with:` (`${{ secrets.NAME }}`).
-    let secret_values: Vec<String> = request.secret_values.values().cloned().collect();
+    // a pipeline may pass one through `with:` (`${{ secrets.NAME }}`); so is every value of an
+    // input the plugin declares sensitive.
+    let mut secret_values: Vec<String> = request.secret_values.values().cloned().collect();
+    secret_values.extend(sensitive_values(&resolved.inputs, &loaded.sensitive));
     let mut io = StepIo::new(name.clone(), sink.clone(), net);
     if let Some(config) = &request.artifacts {
         let predicate = predicate(
@@ -172,6 +174,7 @@ pub async fn run(runtime: &Runtime, request: StepRequest, sink: Arc<dyn Sink>) -
             &effective,
             &request.context,
             &secret_values,
+            &loaded.sensitive,
         );
         io.artifacts = Some(StepArtifacts::new(config.clone(), predicate, sink));
     }
@@ -246,7 +249,30 @@ pub fn outcome_label(outcome: &Result<RunReport>) -> &'static str {
     }
 }
 
-/// The provenance recorded for what a step produces; secrets are redacted from inputs.
+/// The text of every value in the inputs named `sensitive` (each string in a list or map, a
+/// number's or boolean's JSON): what the masker hides.
+fn sensitive_values(inputs: &[Input], sensitive: &[String]) -> Vec<String> {
+    fn leaves(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(text) => out.push(text.clone()),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| leaves(v, out)),
+            serde_json::Value::Object(fields) => fields.values().for_each(|v| leaves(v, out)),
+            serde_json::Value::Null => {}
+            other => out.push(other.to_string()),
+        }
+    }
+    let mut out = Vec::new();
+    for input in inputs.iter().filter(|i| sensitive.contains(&i.name)) {
+        match serde_json::from_str(&input.value) {
+            Ok(value) => leaves(&value, &mut out),
+            Err(_) => out.push(input.value.clone()),
+        }
+    }
+    out
+}
+
+/// The provenance recorded for what a step produces; secrets are redacted from inputs, and an
+/// input the plugin declares sensitive is recorded as its digest whatever it holds.
 fn predicate(
     info: &PluginInfo,
     digest: &str,
@@ -254,14 +280,17 @@ fn predicate(
     effective: &Effective,
     context: &StepContext,
     secret_values: &[String],
+    sensitive: &[String],
 ) -> Predicate {
     let inputs: serde_json::Map<String, serde_json::Value> = inputs
         .iter()
         .map(|i| {
-            (
-                i.name.clone(),
-                serde_json::from_str(&i.value).unwrap_or(serde_json::Value::Null),
-            )
+            let value = serde_json::from_str(&i.value).unwrap_or(serde_json::Value::Null);
+            let value = match sensitive.contains(&i.name) {
+                true => tollgate_attest::digest_value(&value),
+                false => value,
+            };
+            (i.name.clone(), value)
         })
         .collect();
     Predicate {

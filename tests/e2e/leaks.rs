@@ -2,7 +2,8 @@
 //! plugin, read as `${{ secrets.NAME }}` into a plugin's input, a `run:` step's environment, a
 //! comment body and a pipeline output, echoed back by a plugin into its log, summary, outputs
 //! and an artifact, read by canary-gate through an Argo `secretKeyRef` into a request header and
-//! echoed back by the metrics server into the measured value — then every byte Tollgate wrote searched for it: stdout, stderr,
+//! echoed back by the metrics server into the measured value, and written in clear into an input
+//! its plugin declares sensitive — then every byte Tollgate wrote searched for it: stdout, stderr,
 //! `$GITHUB_OUTPUT`, the step summary, every file of the artifact store (statements included)
 //! and every comment on the GitHub stand-in.
 
@@ -13,16 +14,27 @@ use std::path::Path;
 
 const MARK: &str = "tg-leak-4f1c9e2a7b";
 
-/// Every file under `dir`, with its bytes.
+/// Every file under `dir`, with its bytes; for a DSSE envelope also its statement, decoded (the
+/// payload is base64: a raw search of the envelope would not see a secret in it).
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine as _;
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
         if path.is_dir() {
             found.extend(files(&path));
-        } else {
-            found.push((path.display().to_string(), std::fs::read(&path).unwrap_or_default()));
+            continue;
         }
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let name = path.display().to_string();
+        if name.ends_with(".dsse.json") {
+            let envelope: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(envelope["payload"].as_str().unwrap())
+                .unwrap();
+            found.push((format!("{name} (statement)"), payload));
+        }
+        found.push((name, bytes));
     }
     found
 }
@@ -58,7 +70,7 @@ async fn a_secret_passed_every_way_is_written_nowhere() {
         dir.path().join("artifacts"),
     );
     let file = dir.path().join("pipeline.yml");
-    let (probe, github_probe) = (guest("probe"), guest("github-probe"));
+    let (probe, github_probe, careless) = (guest("probe"), guest("github-probe"), guest("sensitive"));
     let echo = format!("{}/_echo", metrics.url());
     std::fs::write(
         &file,
@@ -96,7 +108,11 @@ steps:
               jsonPath: "{{$.x-token}}"
       args: {{ token: {{ valueFrom: {{ secretKeyRef: {{ name: probe, key: secret }} }} }} }}
     allow: {{ secrets: [PROBE_SECRET] }}
+  - id: careless
+    uses: {careless}
+    with: {{ token: {MARK} }}
 outputs:
+  careless: ${{{{ steps.careless.outputs.echoed }}}}
   direct: ${{{{ secrets.PROBE_SECRET }}}}
   echoed: ${{{{ steps.echoed.outputs.extra }}}}
   granted: ${{{{ steps.granted.outputs.extra }}}}
@@ -135,6 +151,20 @@ outputs:
     assert!(
         stored.iter().any(|(name, _)| name.ends_with("echo.dsse.json")),
         "{stored:?}"
+    );
+    // The sensitive input reached its plugin (which echoed it) and is recorded as its digest.
+    let careless = written.split("careless<<").nth(1).and_then(|rest| rest.lines().nth(1));
+    assert_eq!(careless, Some("***"), "{written}");
+    let digest = {
+        use sha2::Digest as _;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(MARK.as_bytes())))
+    };
+    assert!(
+        stored
+            .iter()
+            .any(|(name, bytes)| name.ends_with("token.dsse.json (statement)")
+                && String::from_utf8_lossy(bytes).contains(&digest)),
+        "the statement of the careless plugin's artifact records the token as {digest}"
     );
     // canary-gate sent the secret and measured it echoed back: the analysis holds it, masked.
     assert!(

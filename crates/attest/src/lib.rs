@@ -16,6 +16,6 @@ mod verify;
 pub use dsse::{Envelope, PAYLOAD_TYPE, Signature, pae};
 pub use error::{Error, Result};
 pub use keys::{PublicKey, Signer};
-pub use statement::{PREDICATE_TYPE, PluginRef, Predicate, RunContext, STATEMENT_TYPE, redact, rfc3339};
+pub use statement::{PREDICATE_TYPE, PluginRef, Predicate, RunContext, STATEMENT_TYPE, digest_value, redact, rfc3339};
 pub use store::{Artifact, Store, Stored, validate_name};
 pub use verify::{Policy, Verified, verify};

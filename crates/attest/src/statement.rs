@@ -74,12 +74,20 @@ pub fn redact(inputs: &Map<String, Value>, secret_values: &[String]) -> Map<Stri
         .collect()
 }
 
+/// What a statement records in place of a value it must not hold: `sha256:HEX` of the value's text (a
+/// string's own text, any other value's JSON).
+pub fn digest_value(value: &Value) -> Value {
+    use sha2::Digest;
+    let text = match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    Value::String(format!("sha256:{}", hex::encode(sha2::Sha256::digest(text.as_bytes()))))
+}
+
 fn redact_value(value: &Value, secrets: &[&str]) -> Value {
     match value {
-        Value::String(text) if secrets.iter().any(|secret| text.contains(secret)) => {
-            use sha2::Digest;
-            Value::String(format!("sha256:{}", hex::encode(sha2::Sha256::digest(text.as_bytes()))))
-        }
+        Value::String(text) if secrets.iter().any(|secret| text.contains(secret)) => digest_value(value),
         Value::Array(items) => Value::Array(items.iter().map(|item| redact_value(item, secrets)).collect()),
         Value::Object(fields) => Value::Object(
             fields

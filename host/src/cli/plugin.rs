@@ -131,7 +131,7 @@ async fn describe(plugin: &str, json: bool, limits: Limits) -> Result<ExitCode> 
     let sink: Arc<dyn Sink> = Arc::new(Collect::default());
     let tls = crate::sandbox::net::tls_config(&[]).map_err(Error::Runtime)?;
     let (loaded, info) = step::load(&runtime, &plugin, tls, sink, limits).await?;
-    runner::describe::print(&info, &loaded.digest, json);
+    runner::describe::print(&info, &loaded.digest, &loaded.sensitive, json);
     Ok(ExitCode::Success)
 }
 

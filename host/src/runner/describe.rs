@@ -25,7 +25,7 @@ fn capability(c: &Capability) -> String {
 }
 
 /// The `--json` form.
-pub fn to_json(info: &PluginInfo, digest: &str) -> serde_json::Value {
+pub fn to_json(info: &PluginInfo, digest: &str, sensitive: &[String]) -> serde_json::Value {
     serde_json::json!({
         "name": info.name,
         "version": info.version,
@@ -38,6 +38,7 @@ pub fn to_json(info: &PluginInfo, digest: &str) -> serde_json::Value {
             "default": i.default.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()),
             "doc": i.doc,
             "grants_origins": i.grants_origins,
+            "sensitive": sensitive.contains(&i.name),
         })).collect::<Vec<_>>(),
         "outputs": info.outputs.iter().map(|o| serde_json::json!({"name": o.name, "doc": o.doc})).collect::<Vec<_>>(),
         "capabilities": info.capabilities.iter().map(|c| serde_json::json!({
@@ -49,7 +50,7 @@ pub fn to_json(info: &PluginInfo, digest: &str) -> serde_json::Value {
 }
 
 /// The form for people; the printer neutralises it line by line.
-pub fn to_text(info: &PluginInfo, digest: &str) -> String {
+pub fn to_text(info: &PluginInfo, digest: &str, sensitive: &[String]) -> String {
     let mut out = format!(
         "{} {} — {}\ndigest: {digest}\n\ninputs:\n",
         info.name, info.version, info.summary
@@ -65,6 +66,9 @@ pub fn to_text(info: &PluginInfo, digest: &str) -> String {
         if i.grants_origins {
             flags.push("its URLs are granted".into());
         }
+        if sensitive.contains(&i.name) {
+            flags.push("sensitive: masked, recorded as a digest".into());
+        }
         out.push_str(&format!("  {} ({})\n      {}\n", i.name, flags.join(", "), i.doc));
     }
     out.push_str("\noutputs:\n");
@@ -79,12 +83,12 @@ pub fn to_text(info: &PluginInfo, digest: &str) -> String {
     out
 }
 
-/// Print a plugin's self-description on stdout.
-pub fn print(info: &PluginInfo, digest: &str, json: bool) {
+/// Print a plugin's self-description on stdout, marking the inputs it declares `sensitive`.
+pub fn print(info: &PluginInfo, digest: &str, sensitive: &[String], json: bool) {
     if json {
-        super::report::print_json(&to_json(info, digest));
+        super::report::print_json(&to_json(info, digest, sensitive));
     } else {
-        super::printer::print_text(&to_text(info, digest));
+        super::printer::print_text(&to_text(info, digest, sensitive));
     }
 }
 
@@ -135,11 +139,11 @@ mod tests {
                 })
                 .collect(),
             };
-            let text: Vec<String> = to_text(&info, "sha256:0")
+            let text: Vec<String> = to_text(&info, "sha256:0", &[])
                 .lines()
                 .map(|l| Line::Text(l.into()).render())
                 .collect();
-            let json = super::super::report::json_text(&to_json(&info, "sha256:0"));
+            let json = super::super::report::json_text(&to_json(&info, "sha256:0", &[]));
             serde_json::from_str::<serde_json::Value>(&json).expect("still JSON");
             for line in text.iter().map(String::as_str).chain(json.lines()) {
                 let trimmed = line.trim_start();

@@ -16,3 +16,4 @@ pub mod inputs;
 pub mod net;
 pub mod provided;
 pub mod runtime;
+pub mod sensitive;

@@ -56,6 +56,8 @@ pub struct Loaded {
     /// Where its native code came from.
     pub code: CodeSource,
     pre: PluginPre<StepState>,
+    /// The inputs it declares sensitive (`sandbox::sensitive`): digested and masked.
+    pub sensitive: Vec<String>,
     /// What it answered to `describe` (a function of the component alone), kept so a
     /// pipeline instantiates a plugin once per step rather than twice.
     described: std::sync::Arc<std::sync::OnceLock<PluginInfo>>,
@@ -218,6 +220,10 @@ impl Runtime {
         if let Some(loaded) = self.loaded.lock().ok().and_then(|m| m.get(digest).cloned()) {
             return Ok(loaded);
         }
+        let sensitive = crate::sandbox::sensitive::declared(bytes).map_err(|reason| Error::InvalidPlugin {
+            plugin: name.to_string(),
+            reason,
+        })?;
         let (component, code) = self.compile_cached(name, bytes, digest)?;
         let instance_pre = self
             .linker
@@ -234,6 +240,7 @@ impl Runtime {
             digest: digest.to_string(),
             code,
             pre,
+            sensitive,
             described: Default::default(),
         };
         if let Ok(mut cache) = self.loaded.lock() {

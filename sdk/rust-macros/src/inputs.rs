@@ -96,6 +96,8 @@ struct Plan {
     absent: Absent,
     doc: String,
     grants_origins: bool,
+    /// `#[input(sensitive)]`: the host digests and masks its value.
+    sensitive: bool,
     /// `#[input(range = 0..=10)]`: the value must lie in this range.
     range: Option<TokenStream>,
 }
@@ -108,6 +110,7 @@ struct Attrs {
     name: Option<LitStr>,
     kind: Option<LitStr>,
     grants_origins: bool,
+    sensitive: bool,
     range: Option<TokenStream>,
 }
 
@@ -133,6 +136,10 @@ fn parse_attrs(field: &Field) -> syn::Result<Attrs> {
                 }
             } else if meta.path.is_ident("grants_origins") {
                 if std::mem::replace(&mut attrs.grants_origins, true) {
+                    return Err(twice());
+                }
+            } else if meta.path.is_ident("sensitive") {
+                if std::mem::replace(&mut attrs.sensitive, true) {
                     return Err(twice());
                 }
             } else if meta.path.is_ident("name") {
@@ -167,7 +174,7 @@ fn parse_attrs(field: &Field) -> syn::Result<Attrs> {
             } else {
                 return Err(meta.error(
                     "unknown `input` option; write `required`, `default = …`, `default`, `name = \"…\"`, \
-                     `kind = \"…\"`, `range = …` or `grants_origins`",
+                     `kind = \"…\"`, `range = …`, `grants_origins` or `sensitive`",
                 ));
             }
             Ok(())
@@ -250,6 +257,7 @@ fn plan(field: &Field) -> syn::Result<Plan> {
         absent,
         doc,
         grants_origins: attrs.grants_origins,
+        sensitive: attrs.sensitive,
         range: attrs.range,
     })
 }
@@ -362,12 +370,20 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
     }
     let ident = &input.ident;
+    let sensitive: Vec<&String> = plans.iter().filter(|p| p.sensitive).map(|p| &p.name).collect();
+    let declare_sensitive = if sensitive.is_empty() {
+        quote!()
+    } else {
+        quote!(::tollgate_sdk::sensitive_inputs!(#(#sensitive),*);)
+    };
     let specs_binding = if checks.is_empty() {
         quote!()
     } else {
         quote!(let __specs = <Self as ::tollgate_sdk::TypedInputs>::specs();)
     };
     Ok(quote! {
+        #declare_sensitive
+
         #[automatically_derived]
         impl ::tollgate_sdk::TypedInputs for #ident {
             fn specs() -> ::std::vec::Vec<::tollgate_sdk::InputSpec> {
@@ -425,6 +441,33 @@ mod tests {
         for (ty, kind) in cases {
             assert_eq!(infer_kind(&ty), kind, "{}", quote!(#ty));
         }
+    }
+
+    #[test]
+    fn sensitive_fields_are_declared_by_their_input_names() {
+        let expanded = expand(&parse_quote! {
+            struct C {
+                /// A token.
+                #[input(required, sensitive)]
+                api_token: String,
+                /// Not secret.
+                #[input(default = 1)]
+                retries: u32,
+            }
+        })
+        .unwrap()
+        .to_string();
+        assert!(expanded.contains(r#"sensitive_inputs ! ("api-token")"#), "{expanded}");
+        let plain = expand(&parse_quote! {
+            struct D {
+                /// Not secret.
+                #[input(default = 1)]
+                retries: u32,
+            }
+        })
+        .unwrap()
+        .to_string();
+        assert!(!plain.contains("sensitive_inputs"), "{plain}");
     }
 
     #[test]

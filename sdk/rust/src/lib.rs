@@ -176,6 +176,9 @@ pub use inputs::{Inputs, duration_from_json, parse_duration};
 ///   (`min_healthy` → `min-healthy`);
 /// - `kind = "…"`: one of `string`, `number`, `boolean`, `duration`, `list`, `object`, `any`;
 /// - `grants_origins`: every URL written in the value is granted as a network origin.
+/// - `sensitive`: the value is a credential even when the workflow writes it in clear: the host
+///   masks it in everything the step writes and records it in statements as a `sha256:`
+///   digest (see [`sensitive_inputs!`]).
 /// - `range = LO..=HI` (or any range expression of the field's type): the value must lie in
 ///   it, else ``expected a whole number from 0 to 10, got 11``; a default outside it fails
 ///   [`TypedInputs::check_defaults`].
@@ -231,6 +234,26 @@ pub trait Plugin {
     fn describe() -> PluginInfo;
     /// Run the step once with validated inputs.
     fn run(inputs: Inputs, context: StepContext) -> Result<RunReport, PluginError>;
+}
+
+/// Declare inputs sensitive: the host records their values in statements as `sha256:` digests and
+/// masks them in everything the step writes, as it does for secrets. `#[input(sensitive)]` on a
+/// `#[derive(Inputs)]` field writes this for you.
+///
+/// Contract 0.1 has no field for it in `input-spec`, so the names travel in the component's
+/// custom section `tollgate:sensitive-inputs`, which the host reads before running the plugin.
+/// (Only in WebAssembly builds: native tests under `MockHost` have no host to read it.)
+#[macro_export]
+macro_rules! sensitive_inputs {
+    ($($name:expr),+ $(,)?) => {
+        #[cfg(target_family = "wasm")]
+        const _: () = {
+            const TEXT: &str = ::core::concat!($($name, "\n"),+);
+            #[used]
+            #[unsafe(link_section = "tollgate:sensitive-inputs")]
+            static SENSITIVE_INPUTS: [u8; TEXT.len()] = $crate::__private::section_bytes::<{ TEXT.len() }>(TEXT);
+        };
+    };
 }
 
 /// Export a [`Plugin`] implementation as the component's `describe` and `run`.

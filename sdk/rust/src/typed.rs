@@ -131,6 +131,19 @@ pub mod __private {
 
     pub use serde_json;
 
+    /// `text`'s first `N` bytes as an array: a custom section's contents must be an array, not a
+    /// reference to one (which would put a pointer in the section).
+    pub const fn section_bytes<const N: usize>(text: &str) -> [u8; N] {
+        let bytes = text.as_bytes();
+        let mut out = [0u8; N];
+        let mut i = 0;
+        while i < N {
+            out[i] = bytes[i];
+            i += 1;
+        }
+        out
+    }
+
     /// Longest rendering of a given value quoted in an error message.
     const SHOWN: usize = 80;
 
