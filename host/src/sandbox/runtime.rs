@@ -220,11 +220,13 @@ impl Runtime {
         if let Some(loaded) = self.loaded.lock().ok().and_then(|m| m.get(digest).cloned()) {
             return Ok(loaded);
         }
+        let (component, code) = self.compile_cached(name, bytes, digest)?;
+        // After the compile (or the cache), which says plainly what is wrong with bytes that are no
+        // component at all.
         let sensitive = crate::sandbox::sensitive::declared(bytes).map_err(|reason| Error::InvalidPlugin {
             plugin: name.to_string(),
             reason,
         })?;
-        let (component, code) = self.compile_cached(name, bytes, digest)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
