@@ -681,20 +681,12 @@ async fn contents_write_reaches_only_the_plugins_own_refs() {
     assert_eq!(peer.repo().await["refs"]["refs/heads/main"], before["refs/heads/main"]);
 }
 
-/// A plugin changes only the comments and issues it created: a person's comment, another
-/// plugin's comment and issue, and a body that forges the owner marker all stay as they were.
-/// `--allow-owner OWNER` lets a step change what that owner wrote, and nothing else;
-/// `--allow-owner '*'` also what people wrote. The changed body carries the changer's marker.
-#[tokio::test(flavor = "multi_thread")]
-async fn an_owner_grant_reaches_that_owners_comments_and_no_others() {
-    let peer = Peer::start().await;
-    peer.seed_pull(5).await;
-    let person = peer.api("POST", "/issues/5/comments", json!({"body": "LGTM"})).await;
-    let person = person["id"].as_u64().unwrap();
+/// The github-probe component copied to another path (another source, so another owner) runs
+/// `calls` with every permission: its answers.
+async fn as_another_plugin(peer: &Peer, calls: Value) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other-probe.wasm");
     std::fs::copy(guest("github-probe"), &other).unwrap();
-    let calls = json!([{"call": "create-comment", "issue": 5, "body": "## Plan: 1 to add"}]);
     let mut cmd = tollgate();
     cmd.args([
         "run",
@@ -709,7 +701,19 @@ async fn an_owner_grant_reaches_that_owners_comments_and_no_others() {
     .env("GITHUB_REPOSITORY", REPOSITORY);
     let run = run_cmd(&mut cmd).await;
     assert_eq!(run.code, 0, "{run:#?}");
-    let theirs: Vec<Value> = serde_json::from_str(&run.output("result")).unwrap();
+    serde_json::from_str(&run.output("result")).unwrap()
+}
+
+/// `--allow-owner OWNER` lets a step change what that owner wrote, and nothing else;
+/// `--allow-owner '*'` also what people wrote. The changed body carries the changer's marker.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_grant_reaches_that_owners_comments_and_no_others() {
+    let peer = Peer::start().await;
+    peer.seed_pull(5).await;
+    let person = peer.api("POST", "/issues/5/comments", json!({"body": "LGTM"})).await;
+    let person = person["id"].as_u64().unwrap();
+    let calls = json!([{"call": "create-comment", "issue": 5, "body": "## Plan: 1 to add"}]);
+    let theirs = as_another_plugin(&peer, calls).await;
     let comment = theirs[0]["ok"]["id"].as_u64().unwrap();
 
     // Refused without a grant; the refusal names the owner and the grant that would allow it.
@@ -744,6 +748,8 @@ async fn an_owner_grant_reaches_that_owners_comments_and_no_others() {
     assert_eq!(p.ok(0)["body"], "edited");
 }
 
+/// A plugin changes only the comments and issues it created: a person's comment, another
+/// plugin's comment and issue, and a body that forges the owner marker all stay as they were.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_cannot_rewrite_or_close_what_another_wrote() {
     let peer = Peer::start().await;
@@ -752,29 +758,11 @@ async fn a_plugin_cannot_rewrite_or_close_what_another_wrote() {
         .api("POST", "/issues/4/comments", json!({"body": "LGTM, ship it"}))
         .await;
     let person = person["id"].as_u64().unwrap();
-    // The "other plugin" is the same component from another path: another source, another owner.
-    let dir = tempfile::tempdir().unwrap();
-    let other = dir.path().join("other-probe.wasm");
-    std::fs::copy(guest("github-probe"), &other).unwrap();
-    let mut cmd = tollgate();
     let calls = json!([
         {"call": "create-comment", "issue": 4, "body": "## Plan: 0 to destroy"},
         {"call": "create-issue", "title": "Drift in us-east", "body": "drifted", "labels": ["drift"]},
     ]);
-    cmd.args([
-        "run",
-        other.to_str().unwrap(),
-        "--json",
-        "--with",
-        &format!("calls={calls}"),
-    ])
-    .args(ALL)
-    .env("GITHUB_API_URL", peer.url(""))
-    .env("GITHUB_TOKEN", TOKEN)
-    .env("GITHUB_REPOSITORY", REPOSITORY);
-    let run = run_cmd(&mut cmd).await;
-    assert_eq!(run.code, 0, "{run:#?}");
-    let theirs: Vec<Value> = serde_json::from_str(&run.output("result")).unwrap();
+    let theirs = as_another_plugin(&peer, calls).await;
     let (comment, issue) = (&theirs[0]["ok"]["id"], &theirs[1]["ok"]["number"]);
     let before = peer.repo().await;
 
