@@ -223,12 +223,18 @@ pub fn intersect<'a>(requests: &[Asked<'a>], offered: &Offered<'a>) -> Result<In
                 offered.writable_dir
             }
             Request::Secret(request) => {
-                for &name in &offered.secrets {
-                    if crate::secret_request_covers(request, name) && !out.secrets.contains(&name) {
+                let covered = offered
+                    .secrets
+                    .iter()
+                    .filter(|n| crate::secret_request_covers(request, n));
+                let mut any = false;
+                for &name in covered {
+                    any = true;
+                    if !out.secrets.contains(&name) {
                         out.secrets.push(name);
                     }
                 }
-                out.secrets.iter().any(|n| crate::secret_request_covers(request, n))
+                any
             }
             Request::Github(p) => {
                 let ok = offered.github.iter().any(|g| g.covers(p));

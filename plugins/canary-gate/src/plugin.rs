@@ -154,13 +154,13 @@ fn analysis_of(inputs: &StepInputs) -> Result<Vec<template::Metric>, PluginError
         .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
         .collect();
     for (name, value) in inputs.args.iter().flatten() {
-        let value = match value {
-            Value::String(s) => ArgValue::Text(s.clone()),
+        let value = match (value, value.get("valueFrom")) {
             // `{valueFrom: {secretKeyRef: …}}`, as a Rollout's `analysis.args` writes it.
-            Value::Object(o) if o.contains_key("valueFrom") => template::read_arg(value, &format!("args.{name}"))
-                .map_err(|e| spec_error("args", e))?
-                .expect("valueFrom is there"),
-            other => ArgValue::Text(other.to_string()),
+            (_, Some(from)) => {
+                template::read_value_from(from, &format!("args.{name}")).map_err(|e| spec_error("args", e))?
+            }
+            (Value::String(s), None) => ArgValue::Text(s.clone()),
+            (other, None) => ArgValue::Text(other.to_string()),
         };
         given.insert(name.clone(), value);
     }

@@ -164,9 +164,14 @@ pub enum ArgValue {
 /// One argument's value as Argo writes it, `value: …` or `valueFrom: {secretKeyRef: {name, key}}`;
 /// `None` when it has neither (the step must give it).
 pub fn read_arg(arg: &Value, at: &str) -> Result<Option<ArgValue>, SpecError> {
-    let Some(from) = arg.get("valueFrom") else {
-        return Ok(arg.get("value").map(|v| ArgValue::Text(scalar_text(v))));
-    };
+    match arg.get("valueFrom") {
+        Some(from) => read_value_from(from, at).map(Some),
+        None => Ok(arg.get("value").map(|v| ArgValue::Text(scalar_text(v)))),
+    }
+}
+
+/// An argument's `valueFrom` (`at` names the argument): only `secretKeyRef: {name, key}` is read.
+pub fn read_value_from(from: &Value, at: &str) -> Result<ArgValue, SpecError> {
     let Some(secret_ref) = from.get("secretKeyRef") else {
         return Err(spec_error(
             format!("{at}.valueFrom"),
@@ -182,10 +187,10 @@ pub fn read_arg(arg: &Value, at: &str) -> Result<Option<ArgValue>, SpecError> {
             .ok_or_else(|| spec_error(format!("{at}.valueFrom.secretKeyRef.{key}"), "is missing"))
     };
     let (name, key) = (part("name")?, part("key")?);
-    Ok(Some(ArgValue::Secret {
+    Ok(ArgValue::Secret {
         secret: tollgate_vocab::secret_ref_name(name, key),
         reference: format!("{{name: {name}, key: {key}}}"),
-    }))
+    })
 }
 
 fn scalar_text(value: &Value) -> String {
